@@ -1,0 +1,63 @@
+/**
+ * The HTTP request for one attempt. Native operations (/v1/messages, /v1/messages/count_tokens)
+ * keep the client's body, anthropic-version, anthropic-beta and query string (Claude Code sends
+ * `?beta=true` and a body that depends on its betas); only the model and the key change. Chat is
+ * translated from OpenAI.
+ */
+import { invalidRequest } from '../../core/errors.ts'
+import type { ChatRequest } from '../../core/openai-chat.ts'
+import type { UpstreamRequest } from '../../upstream/types.ts'
+import type { AttemptInput } from '../types.ts'
+import { chatToAnthropic } from './chat-to-anthropic.ts'
+
+export const DEFAULT_BASE_URL = 'https://api.anthropic.com'
+export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01'
+
+export const isNativeOperation = (op: AttemptInput['operation']): boolean => op === 'messages' || op === 'count_tokens'
+
+export function buildRequest(input: AttemptInput): UpstreamRequest {
+  const op = input.operation
+  if (op !== 'chat' && !isNativeOperation(op)) throw invalidRequest(`Anthropic models do not support the '${op}' operation`)
+  const native = isNativeOperation(op)
+
+  const base = new URL(input.provider.baseUrl || DEFAULT_BASE_URL)
+  const apiPath = op === 'count_tokens' ? '/v1/messages/count_tokens' : '/v1/messages'
+  const query = native ? (input.query ?? '').replace(/^\?/, '') : ''
+  const path = `${base.pathname.replace(/\/+$/, '')}${apiPath}${query === '' ? '' : `?${query}`}`
+
+  return { origin: base.origin, path, method: 'POST', headers: buildHeaders(input, native), body: buildBody(input, native) }
+}
+
+function buildBody(input: AttemptInput, native: boolean): string | Buffer {
+  if (!native) return JSON.stringify(chatToAnthropic(input.body as ChatRequest, input.upstreamModel, input.stream))
+  // The client's exact bytes when the model is already right: nothing to re-serialize, nothing lost.
+  if (input.rawBody && input.body['model'] === input.upstreamModel) return input.rawBody
+  // Spreading keeps the client's key order, with `model` replaced in place.
+  return JSON.stringify({ ...input.body, model: input.upstreamModel })
+}
+
+function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name]
+  const joined = Array.isArray(v) ? v.join(',') : v
+  return joined === undefined || joined.trim() === '' ? undefined : joined
+}
+
+function buildHeaders(input: AttemptInput, native: boolean): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(input.provider.headers)) headers[name.toLowerCase()] = value
+
+  const clientVersion = native ? headerValue(input.clientHeaders, 'anthropic-version') : undefined
+  headers['anthropic-version'] = clientVersion ?? input.provider.apiVersion ?? headers['anthropic-version'] ?? DEFAULT_ANTHROPIC_VERSION
+
+  // Betas the client asked for explicitly are carried on every operation, merged with any configured ones.
+  const betas = [headers['anthropic-beta'], headerValue(input.clientHeaders, 'anthropic-beta')]
+    .flatMap(v => (v ?? '').split(','))
+    .map(b => b.trim())
+    .filter(b => b !== '')
+  if (betas.length > 0) headers['anthropic-beta'] = [...new Set(betas)].join(',')
+  else delete headers['anthropic-beta']
+
+  headers['content-type'] = 'application/json'
+  if (input.apiKey !== undefined) headers['x-api-key'] = input.apiKey
+  return headers
+}

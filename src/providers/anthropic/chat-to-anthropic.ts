@@ -1,0 +1,71 @@
+/**
+ * OpenAI ChatRequest -> Anthropic Messages request body. Pure: the same input always gives the
+ * same body and the client's request is never modified (it is re-translated on every attempt).
+ * docs/translation-anthropic.md lists every field and what happens to it.
+ */
+import { invalidRequest } from '../../core/errors.ts'
+import { isObject } from '../../core/json.ts'
+import type { JsonObject } from '../../core/json.ts'
+import type { ChatRequest } from '../../core/openai-chat.ts'
+import type { AnthropicRequest, AnthropicToolChoice } from './types.ts'
+import { messagesToAnthropic } from './messages-to-anthropic.ts'
+import { toolChoiceToAnthropic, toolsToAnthropic } from './tools-to-anthropic.ts'
+
+/** Anthropic requires max_tokens; OpenAI does not. Used when the client gave no limit. */
+export const DEFAULT_MAX_TOKENS = 4096
+
+/** Thinking budgets for OpenAI's reasoning_effort levels. */
+export const THINKING_BUDGETS: Readonly<Record<string, number>> = { minimal: 1024, low: 1024, medium: 4096, high: 16384 }
+
+export function chatToAnthropic(req: ChatRequest, upstreamModel: string, stream: boolean): AnthropicRequest {
+  if (typeof req.n === 'number' && req.n > 1) throw invalidRequest('n > 1 is not supported by Anthropic models', 'n')
+
+  const { system, messages } = messagesToAnthropic(req.messages)
+  const clientMax = req.max_completion_tokens ?? req.max_tokens ?? undefined
+  const out: AnthropicRequest = { model: upstreamModel, max_tokens: clientMax ?? DEFAULT_MAX_TOKENS, messages }
+  if (system !== undefined) out.system = system
+
+  const tools = req.tools && req.tools.length > 0 ? toolsToAnthropic(req.tools) : []
+  const toolChoice = tools.length > 0 ? toolChoiceToAnthropic(req.tool_choice, req.parallel_tool_calls) : undefined
+  if (tools.length > 0) out.tools = tools
+  if (toolChoice) out.tool_choice = toolChoice
+
+  if (req.stop !== undefined && req.stop !== null) {
+    const stops = (typeof req.stop === 'string' ? [req.stop] : req.stop).filter(s => s !== '')
+    if (stops.length > 0) out.stop_sequences = stops
+  }
+
+  const thinking = thinkingFor(req, toolChoice)
+  if (thinking) out.thinking = thinking
+  if (thinking && thinking['type'] !== 'disabled') {
+    // Anthropic needs room for the answer beyond the budget; the client's limit is kept for the answer.
+    const budget = thinking['budget_tokens']
+    if (typeof budget === 'number' && out.max_tokens <= budget) out.max_tokens = budget + (clientMax ?? DEFAULT_MAX_TOKENS)
+  } else {
+    // Thinking rejects any temperature but 1 and narrow top_p, so sampling knobs only go without it.
+    if (typeof req.temperature === 'number') out.temperature = req.temperature
+    if (typeof req.top_p === 'number') out.top_p = req.top_p
+    if (typeof req['top_k'] === 'number') out.top_k = req['top_k']
+  }
+
+  const schema = req.response_format?.type === 'json_schema' ? req.response_format.json_schema?.schema : undefined
+  if (schema) out.output_config = { format: { type: 'json_schema', schema } }
+
+  if (typeof req.user === 'string' && req.user !== '') out.metadata = { user_id: req.user }
+  if (stream) out.stream = true
+  return out
+}
+
+/**
+ * An Anthropic `thinking` object sent by the client (extra_body) wins; otherwise reasoning_effort
+ * picks a budget. Anthropic refuses thinking with a forced tool choice, so then it is left off.
+ */
+function thinkingFor(req: ChatRequest, toolChoice: AnthropicToolChoice | undefined): JsonObject | undefined {
+  const explicit = req['thinking']
+  if (isObject(explicit)) return { ...explicit }
+  const effort = req.reasoning_effort
+  const budget = typeof effort === 'string' ? THINKING_BUDGETS[effort] : undefined
+  if (budget === undefined) return undefined
+  if (toolChoice?.type === 'any' || toolChoice?.type === 'tool') return undefined
+  return { type: 'enabled', budget_tokens: budget }
+}
