@@ -1,0 +1,179 @@
+/**
+ * OpenAI chat.completion.chunk stream -> Anthropic Messages SSE, in the order the Anthropic SDK
+ * accumulates: message_start, then per block content_block_start / _delta* / _stop with indices
+ * 0, 1, 2..., then message_delta (stop_reason, usage) and message_stop.
+ *
+ * OpenAI reports finish_reason one chunk before usage, so message_delta waits for end(): that is
+ * the only point where the final usage is known.
+ */
+import { randomUUID } from 'node:crypto'
+import type { ChatCompletionChunk, FinishReason } from '../../core/openai-chat.ts'
+import type { JsonObject } from '../../core/json.ts'
+import { usageFromOpenAI } from '../../core/usage.ts'
+import type { Usage } from '../../core/usage.ts'
+import { anthropicErrorBody } from '../../core/errors.ts'
+import type { GatewayError } from '../../core/errors.ts'
+import type { EncodeContext, StreamEncoder } from '../types.ts'
+import { anthropicUsage, stopReason } from './usage-and-stop.ts'
+
+type Delta = ChatCompletionChunk['choices'][number]['delta']
+
+type OpenBlock =
+  | { kind: 'text'; index: number }
+  | { kind: 'thinking'; index: number; signed: boolean }
+  | { kind: 'tool'; index: number }
+
+function sse(type: string, data: JsonObject): string {
+  return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`
+}
+
+export function createAnthropicStreamEncoder(ctx: EncodeContext): StreamEncoder {
+  let started = false
+  let finished = false
+  let messageId = ''
+  let open: OpenBlock | undefined
+  let nextIndex = 0
+  /** OpenAI tool_calls[].index -> Anthropic content block index. */
+  const toolBlocks = new Map<number, number>()
+  let finish: FinishReason | null = null
+  let refused = false
+  let seenUsage: Usage | undefined
+
+  function messageStart(chunk: ChatCompletionChunk | undefined): string {
+    started = true
+    messageId = `msg_${chunk?.id ?? randomUUID().replaceAll('-', '')}`
+    const usage = { ...anthropicUsage(usageFromOpenAI(chunk?.usage)), output_tokens: 0 }
+    return sse('message_start', {
+      type: 'message_start',
+      message: {
+        id: messageId, type: 'message', role: 'assistant', model: ctx.requestedModel, content: [],
+        stop_reason: null, stop_sequence: null, usage,
+      },
+    })
+  }
+
+  function closeBlock(): string {
+    if (!open) return ''
+    const out = sse('content_block_stop', { type: 'content_block_stop', index: open.index })
+    open = undefined
+    return out
+  }
+
+  function openBlock(block: OpenBlock, contentBlock: JsonObject): string {
+    const out = closeBlock() + sse('content_block_start', { type: 'content_block_start', index: block.index, content_block: contentBlock })
+    open = block
+    return out
+  }
+
+  function blockDelta(index: number, delta: JsonObject): string {
+    return sse('content_block_delta', { type: 'content_block_delta', index, delta })
+  }
+
+  function thinkingBlock(): { out: string; index: number } {
+    // A signed thinking block is complete; more reasoning text starts the next one.
+    if (open?.kind === 'thinking' && !open.signed) return { out: '', index: open.index }
+    const index = nextIndex++
+    return { out: openBlock({ kind: 'thinking', index, signed: false }, { type: 'thinking', thinking: '', signature: '' }), index }
+  }
+
+  function thinkingText(text: string): string {
+    if (text === '') return ''
+    const { out, index } = thinkingBlock()
+    return out + blockDelta(index, { type: 'thinking_delta', thinking: text })
+  }
+
+  function signature(sig: string): string {
+    const { out, index } = thinkingBlock()
+    if (open?.kind === 'thinking') open.signed = true
+    return out + blockDelta(index, { type: 'signature_delta', signature: sig })
+  }
+
+  function reasoning(delta: Delta): string {
+    // When a vendor sends reasoning_content, its details (if any) repeat that text: use them only
+    // for signatures and redacted blocks, never twice for the text.
+    const hasText = typeof delta.reasoning_content === 'string'
+    let out = hasText ? thinkingText(delta.reasoning_content ?? '') : ''
+    for (const d of delta.reasoning_details ?? []) {
+      if (d.type === 'thinking') {
+        if (!hasText) out += thinkingText(d.thinking)
+        if (d.signature) out += signature(d.signature)
+      } else if (d.type === 'redacted_thinking') {
+        out += openBlock({ kind: 'thinking', index: nextIndex++, signed: true }, { type: 'redacted_thinking', data: d.data })
+        out += closeBlock()
+      }
+    }
+    return out
+  }
+
+  function text(value: string): string {
+    if (value === '') return ''
+    let out = ''
+    if (open?.kind !== 'text') out = openBlock({ kind: 'text', index: nextIndex++ }, { type: 'text', text: '' })
+    return out + blockDelta(open?.index ?? 0, { type: 'text_delta', text: value })
+  }
+
+  function toolCalls(delta: Delta): string {
+    let out = ''
+    for (const call of delta.tool_calls ?? []) {
+      let index = toolBlocks.get(call.index)
+      if (index === undefined) {
+        index = nextIndex++
+        toolBlocks.set(call.index, index)
+        out += openBlock({ kind: 'tool', index }, {
+          type: 'tool_use',
+          id: call.id ?? `toolu_${messageId.slice(4)}_${call.index}`,
+          name: call.function?.name ?? '',
+          input: {},
+        })
+      }
+      // OpenAI streams parallel calls one after another; a late fragment for an earlier call still
+      // goes to that call's block index, which the SDK's accumulator handles.
+      const args = call.function?.arguments
+      if (args) out += blockDelta(index, { type: 'input_json_delta', partial_json: args })
+    }
+    return out
+  }
+
+  return {
+    push(chunk) {
+      if (finished) return ''
+      let out = started ? '' : messageStart(chunk)
+      if (chunk.usage) seenUsage = usageFromOpenAI(chunk.usage)
+      // Anthropic has one candidate per message; with n > 1 only the first is forwarded.
+      const choice = chunk.choices.find((c) => c.index === 0)
+      if (!choice) return out
+      const delta = choice.delta
+      out += reasoning(delta)
+      if (typeof delta.content === 'string') out += text(delta.content)
+      if (typeof delta.refusal === 'string' && delta.refusal !== '') {
+        refused = true
+        out += text(delta.refusal)
+      }
+      out += toolCalls(delta)
+      if (choice.finish_reason) {
+        finish = choice.finish_reason
+        out += closeBlock()
+      }
+      return out
+    },
+
+    end(usage) {
+      if (finished) return ''
+      finished = true
+      let out = started ? '' : messageStart(undefined)
+      out += closeBlock()
+      out += sse('message_delta', {
+        type: 'message_delta',
+        delta: { stop_reason: stopReason(finish, toolBlocks.size > 0, refused), stop_sequence: null },
+        usage: anthropicUsage(usage ?? seenUsage),
+      })
+      return out + sse('message_stop', { type: 'message_stop' })
+    },
+
+    error(err: GatewayError) {
+      if (finished) return ''
+      finished = true
+      return `event: error\ndata: ${anthropicErrorBody(err)}\n\n`
+    },
+  }
+}
