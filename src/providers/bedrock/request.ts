@@ -1,0 +1,163 @@
+/** OpenAI Chat Completions request -> Bedrock Converse body. Pure; never mutates the request. */
+import { invalidRequest } from '../../core/errors.ts'
+import { isObject, type Json, type JsonObject } from '../../core/json.ts'
+import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../core/openai-chat.ts'
+
+/** Claude thinking budgets (tokens) for reasoning_effort; Anthropic's minimum budget is 1024. */
+export const CLAUDE_THINKING_BUDGET: Record<string, number> = { minimal: 1024, low: 2048, medium: 8192, high: 16384 }
+
+interface Message { role: 'user' | 'assistant'; content: JsonObject[] }
+
+const DATA_URL = /^data:([^;,]+)?(?:;[^,]*)?;base64,(.*)$/s
+const IMAGE_FORMATS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/jpg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' }
+
+function textOf(content: ChatMessage['content']): string {
+  if (typeof content === 'string') return content
+  if (!Array.isArray(content)) return ''
+  return content.map((p) => (p.type === 'text' ? p.text : '')).join('')
+}
+
+function imageBlock(url: string, param: string): JsonObject {
+  const m = DATA_URL.exec(url)
+  if (!m) {
+    throw invalidRequest('Bedrock Converse accepts images only as base64 data: URLs (it cannot fetch http(s) URLs); inline the image as data:image/...;base64,...', param)
+  }
+  const format = IMAGE_FORMATS[(m[1] ?? '').toLowerCase()]
+  if (!format) throw invalidRequest(`Bedrock Converse supports png, jpeg, gif and webp images, not ${m[1] ?? 'unknown'}`, param)
+  return { image: { format, source: { bytes: m[2] ?? '' } } }
+}
+
+function partToBlock(part: ContentPart, param: string): JsonObject | undefined {
+  if (part.type === 'text') return part.text === '' ? undefined : { text: part.text }
+  if (part.type === 'image_url') return imageBlock(part.image_url.url, param)
+  throw invalidRequest(`Bedrock Converse does not accept ${part.type} content parts through this gateway`, param)
+}
+
+function userBlocks(msg: ChatMessage, index: number): JsonObject[] {
+  if (typeof msg.content === 'string') return msg.content === '' ? [] : [{ text: msg.content }]
+  if (!Array.isArray(msg.content)) return []
+  const blocks: JsonObject[] = []
+  msg.content.forEach((p, j) => {
+    const b = partToBlock(p, `messages[${index}].content[${j}]`)
+    if (b) blocks.push(b)
+  })
+  return blocks
+}
+
+function parseArgs(args: string, param: string): JsonObject {
+  if (args.trim() === '') return {}
+  try {
+    const parsed: unknown = JSON.parse(args)
+    if (isObject(parsed)) return parsed
+  } catch {
+    // fall through
+  }
+  throw invalidRequest('tool_calls[].function.arguments must be a JSON object', param)
+}
+
+function assistantBlocks(msg: ChatMessage, index: number): JsonObject[] {
+  const blocks: JsonObject[] = []
+  // Signed reasoning must precede the text and tool use it led to, exactly as it was received.
+  for (const d of msg.reasoning_details ?? []) {
+    if (d.type === 'thinking') {
+      const reasoningText: JsonObject = { text: d.thinking }
+      if (d.signature !== undefined) reasoningText['signature'] = d.signature
+      blocks.push({ reasoningContent: { reasoningText } })
+    } else if (d.type === 'redacted_thinking') {
+      blocks.push({ reasoningContent: { redactedContent: d.data } })
+    }
+  }
+  const text = textOf(msg.content)
+  if (text !== '') blocks.push({ text })
+  ;(msg.tool_calls ?? []).forEach((call, j) => {
+    blocks.push({ toolUse: { toolUseId: call.id, name: call.function.name, input: parseArgs(call.function.arguments, `messages[${index}].tool_calls[${j}].function.arguments`) } })
+  })
+  return blocks
+}
+
+export function messagesToBedrock(messages: ChatMessage[]): Message[] {
+  const out: Message[] = []
+  // Converse rejects two turns of the same role in a row, so tool results and a following user turn merge.
+  const add = (role: Message['role'], blocks: JsonObject[]): void => {
+    if (blocks.length === 0) return
+    const prev = out[out.length - 1]
+    if (prev && prev.role === role) prev.content.push(...blocks)
+    else out.push({ role, content: blocks })
+  }
+  messages.forEach((msg, i) => {
+    if (msg.role === 'user') add('user', userBlocks(msg, i))
+    else if (msg.role === 'assistant') add('assistant', assistantBlocks(msg, i))
+    else if (msg.role === 'tool' || msg.role === 'function') {
+      const toolUseId = msg.tool_call_id ?? msg.name ?? ''
+      add('user', [{ toolResult: { toolUseId, content: [{ text: textOf(msg.content) }] } }])
+    }
+  })
+  return out
+}
+
+function hasToolBlocks(messages: Message[]): boolean {
+  return messages.some((m) => m.content.some((b) => b['toolUse'] !== undefined || b['toolResult'] !== undefined))
+}
+
+function toolConfigOf(req: ChatRequest, messages: Message[]): JsonObject | undefined {
+  const tools = (req.tools ?? []).filter((t) => t.type === 'function')
+  if (tools.length === 0) return undefined
+  const choice: ToolChoice | undefined = req.tool_choice
+  // Converse has no "none": leave the tools out, unless the history uses tools (then toolConfig is required).
+  if (choice === 'none' && !hasToolBlocks(messages)) return undefined
+  const specs = tools.map((t) => {
+    const toolSpec: JsonObject = { name: t.function.name, inputSchema: { json: t.function.parameters ?? { type: 'object', properties: {} } } }
+    if (t.function.description !== undefined) toolSpec['description'] = t.function.description
+    return { toolSpec }
+  })
+  const config: JsonObject = { tools: specs }
+  if (choice === 'auto') config['toolChoice'] = { auto: {} }
+  else if (choice === 'required') config['toolChoice'] = { any: {} }
+  else if (typeof choice === 'object') config['toolChoice'] = { tool: { name: choice.function.name } }
+  return config
+}
+
+function isClaude(model: string): boolean {
+  return /anthropic\.claude|(^|[.:/])claude/i.test(model)
+}
+
+function reasoningFields(req: ChatRequest, model: string, maxTokens: number | undefined): JsonObject | undefined {
+  const effort = req.reasoning_effort
+  if (typeof effort !== 'string') return undefined
+  if (isClaude(model)) {
+    let budget = CLAUDE_THINKING_BUDGET[effort] ?? 8192
+    // Anthropic requires budget_tokens < max_tokens.
+    if (maxTokens !== undefined && budget >= maxTokens) budget = Math.max(1024, maxTokens - 1)
+    return { thinking: { type: 'enabled', budget_tokens: budget } }
+  }
+  if (/amazon\.nova/i.test(model)) {
+    const level = effort === 'minimal' ? 'low' : effort
+    return { reasoningConfig: { type: 'enabled', maxReasoningEffort: level } }
+  }
+  return undefined
+}
+
+export function chatToBedrock(req: ChatRequest, model: string): JsonObject {
+  if (typeof req.n === 'number' && req.n > 1) throw invalidRequest('Bedrock Converse returns one choice; n > 1 is not supported', 'n')
+  const messages = messagesToBedrock(req.messages)
+  const body: JsonObject = { messages: messages as unknown as Json }
+  const system = req.messages
+    .filter((m) => m.role === 'system' || m.role === 'developer')
+    .map((m) => textOf(m.content))
+    .filter((t) => t !== '')
+    .map((text) => ({ text }))
+  if (system.length > 0) body['system'] = system
+  const inference: JsonObject = {}
+  const maxTokens = req.max_completion_tokens ?? req.max_tokens
+  if (typeof maxTokens === 'number') inference['maxTokens'] = maxTokens
+  if (typeof req.temperature === 'number') inference['temperature'] = req.temperature
+  if (typeof req.top_p === 'number') inference['topP'] = req.top_p
+  if (typeof req.stop === 'string') inference['stopSequences'] = [req.stop]
+  else if (Array.isArray(req.stop)) inference['stopSequences'] = req.stop
+  if (Object.keys(inference).length > 0) body['inferenceConfig'] = inference
+  const toolConfig = toolConfigOf(req, messages)
+  if (toolConfig) body['toolConfig'] = toolConfig
+  const extra = reasoningFields(req, model, typeof maxTokens === 'number' ? maxTokens : undefined)
+  if (extra) body['additionalModelRequestFields'] = extra
+  return body
+}
