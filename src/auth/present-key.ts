@@ -1,0 +1,16 @@
+/** The virtual key a client presented: Authorization: Bearer, x-api-key or api-key. */
+import { createHash } from 'node:crypto'
+
+type Headers = Readonly<Record<string, string | string[] | undefined>>
+
+export function presentedKey(h: Headers): string | undefined {
+  const auth = h.authorization
+  if (typeof auth === 'string') {
+    const m = /^Bearer\s+(.+)$/i.exec(auth.trim())
+    if (m?.[1]) return m[1].trim()
+  }
+  const x = h['x-api-key'] ?? h['api-key']
+  return typeof x === 'string' && x.length > 0 ? x.trim() : undefined
+}
+
+export const sha256Hex = (s: string): string => createHash('sha256').update(s).digest('hex')

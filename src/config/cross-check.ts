@@ -1,0 +1,44 @@
+/** Checks the references between sections that a schema alone cannot. */
+import type { Config } from './schema.ts'
+
+export function crossCheck(config: Config): string[] {
+  const problems: string[] = []
+  const providers = new Set(Object.keys(config.providers))
+  const models = new Set(Object.keys(config.models))
+
+  for (const [name, p] of Object.entries(config.providers)) {
+    if (p.type === 'azure' && !p.base_url) problems.push(`providers.${name}.base_url: required for type azure (e.g. https://<resource>.openai.azure.com)`)
+    if (p.type === 'openai-compatible' && !p.base_url) problems.push(`providers.${name}.base_url: required for type openai-compatible (e.g. http://vllm:8000/v1)`)
+    if (p.type === 'bedrock' && !p.region) problems.push(`providers.${name}.region: required for type bedrock (e.g. us-east-1)`)
+    if (p.base_url) {
+      try {
+        const u = new URL(p.base_url)
+        if (u.protocol !== 'http:' && u.protocol !== 'https:') problems.push(`providers.${name}.base_url: expected an http(s) URL, got "${p.base_url}"`)
+      } catch {
+        problems.push(`providers.${name}.base_url: expected an absolute URL, got "${p.base_url}"`)
+      }
+    }
+  }
+
+  for (const [name, m] of Object.entries(config.models)) {
+    m.targets.forEach((t, i) => {
+      if (!providers.has(t.provider)) {
+        problems.push(`models.${name}.targets[${i}].provider: unknown provider "${t.provider}"; expected one of: ${[...providers].join(', ') || '(none defined under providers)'}`)
+      }
+    })
+    for (const kind of ['fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks'] as const) {
+      m[kind].forEach((f, i) => {
+        if (!models.has(f)) problems.push(`models.${name}.${kind}[${i}]: unknown model "${f}"; expected a name defined under models`)
+        if (f === name) problems.push(`models.${name}.${kind}[${i}]: a model cannot fall back to itself`)
+      })
+    }
+  }
+
+  for (const [team, t] of Object.entries(config.teams)) {
+    for (const [keyName, k] of Object.entries(t.keys)) {
+      if (k.key === undefined && !k.sha256) problems.push(`teams.${team}.keys.${keyName}: expected either key or sha256`)
+      if (k.key && k.sha256) problems.push(`teams.${team}.keys.${keyName}: give key or sha256, not both`)
+    }
+  }
+  return problems
+}

@@ -1,0 +1,182 @@
+/**
+ * The config file's one schema. Every object is strict (unknown keys are errors) so a typo fails at
+ * start-up instead of being silently ignored. Interpolated values arrive as strings, so numeric and
+ * boolean fields accept their string forms.
+ */
+import { z } from 'zod'
+
+const numeric = (v: unknown): unknown => (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v)
+const boolish = (v: unknown): unknown => (v === 'true' ? true : v === 'false' ? false : v)
+
+const int = (min = 0) => z.preprocess(numeric, z.number().int().min(min))
+const num = (min = 0) => z.preprocess(numeric, z.number().min(min))
+const bool = () => z.preprocess(boolish, z.boolean())
+const dateTime = () => z.preprocess((v) => (v instanceof Date ? v.toISOString() : v), z.iso.datetime({ offset: true }))
+
+export const limitsSchema = z.strictObject({
+  rps: int(1).optional(),
+  rpm: int(1).optional(),
+  rpd: int(1).optional(),
+  tpm: int(1).optional(),
+  tpd: int(1).optional(),
+  concurrency: int(1).optional(),
+})
+
+export const budgetSchema = z.strictObject({
+  usd: num(0),
+  period: z.enum(['daily', 'weekly', 'monthly', 'total']).default('monthly'),
+  alert_at: z.preprocess(numeric, z.number().min(0).max(1)).optional(),
+  /** Cap per agent run (x-switchboard-run-id) under this key or team. */
+  per_run_usd: num(0).optional(),
+})
+
+const timeoutsSchema = z.strictObject({
+  connect_ms: int(1).optional(),
+  first_byte_ms: int(1).optional(),
+  idle_ms: int(1).optional(),
+  total_ms: int(1).optional(),
+})
+
+const providerSchema = z.strictObject({
+  type: z.enum(['openai', 'openai-compatible', 'azure', 'anthropic', 'gemini', 'bedrock', 'mock']),
+  base_url: z.string().optional(),
+  api_version: z.string().optional(),
+  keys: z.array(z.string()).optional(),
+  region: z.string().optional(),
+  access_key_id: z.string().optional(),
+  secret_access_key: z.string().optional(),
+  session_token: z.string().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  timeouts: timeoutsSchema.optional(),
+})
+
+const pricingSchema = z.strictObject({
+  input: num(0),
+  output: num(0),
+  cached_input: num(0).optional(),
+  cache_write: num(0).optional(),
+  reasoning: num(0).optional(),
+})
+
+const targetSchema = z.strictObject({
+  provider: z.string().min(1),
+  model: z.string().min(1),
+  weight: num(0).default(1),
+  /** The vendor's own limits for this deployment, so the gateway spreads load instead of tripping 429s. */
+  rpm: int(1).optional(),
+  tpm: int(1).optional(),
+  timeouts: timeoutsSchema.optional(),
+})
+
+const modelSchema = z.strictObject({
+  targets: z.array(targetSchema).min(1),
+  fallbacks: z.array(z.string()).default([]),
+  context_window_fallbacks: z.array(z.string()).default([]),
+  content_policy_fallbacks: z.array(z.string()).default([]),
+  pricing: pricingSchema.optional(),
+  timeouts: timeoutsSchema.optional(),
+  limits: limitsSchema.optional(),
+  cache: z.strictObject({ enabled: bool().optional(), ttl_ms: int(0).optional() }).optional(),
+  /** Output-token cap assumed for reservations when the request sets no max_tokens. */
+  default_max_output_tokens: int(1).optional(),
+})
+
+const keySchema = z.strictObject({
+  key: z.string().optional(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'a 64-character hex sha256 digest').optional(),
+  models: z.array(z.string()).optional(),
+  limits: limitsSchema.optional(),
+  budget: budgetSchema.optional(),
+  expires_at: dateTime().optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+  tags: z.array(z.string()).optional(),
+  cache: bool().optional(),
+})
+
+const teamSchema = z.strictObject({
+  models: z.array(z.string()).optional(),
+  limits: limitsSchema.optional(),
+  model_limits: z.record(z.string(), limitsSchema).optional(),
+  budget: budgetSchema.optional(),
+  keys: z.record(z.string(), keySchema).default({}),
+  cache: bool().optional(),
+})
+
+export const configSchema = z.strictObject({
+  server: z.strictObject({
+    port: int(0).default(8080),
+    host: z.string().default('127.0.0.1'),
+    max_body_bytes: int(1).default(10 * 1024 * 1024),
+    admin_keys: z.array(z.string()).default([]),
+    shutdown_grace_ms: int(0).default(30_000),
+    /** `keys` (default) requires a virtual key; `none` admits anonymous calls as team `default` (local use only). */
+    auth: z.enum(['keys', 'none']).default('keys'),
+  }).default({ port: 8080, host: '127.0.0.1', max_body_bytes: 10 * 1024 * 1024, admin_keys: [], shutdown_grace_ms: 30_000, auth: 'keys' }),
+  store: z.strictObject({
+    url: z.string().default('sqlite://./data/switchboard.db'),
+    ledger_retention_days: int(0).optional(),
+  }).default({ url: 'sqlite://./data/switchboard.db' }),
+  redis: z.strictObject({
+    url: z.string().default(''),
+    key_prefix: z.string().default('sb:'),
+    on_failure: z.enum(['fail-open', 'fail-closed']).default('fail-open'),
+  }).default({ url: '', key_prefix: 'sb:', on_failure: 'fail-open' }),
+  providers: z.record(z.string(), providerSchema).default({}),
+  models: z.record(z.string(), modelSchema).default({}),
+  routing: z.strictObject({
+    strategy: z.enum(['weighted', 'round-robin', 'least-busy', 'latency', 'cost']).default('weighted'),
+    retries: z.strictObject({
+      max_attempts: int(1).default(4),
+      backoff_ms: int(0).default(250),
+      max_backoff_ms: int(0).default(8000),
+    }).default({ max_attempts: 4, backoff_ms: 250, max_backoff_ms: 8000 }),
+    timeouts: z.strictObject({
+      connect_ms: int(1).default(5000),
+      first_byte_ms: int(1).default(60_000),
+      idle_ms: int(1).default(30_000),
+      total_ms: int(1).default(600_000),
+    }).default({ connect_ms: 5000, first_byte_ms: 60_000, idle_ms: 30_000, total_ms: 600_000 }),
+    circuit_breaker: z.strictObject({
+      failures: int(1).default(5),
+      window_ms: int(1).default(60_000),
+      cooldown_ms: int(1).default(30_000),
+    }).default({ failures: 5, window_ms: 60_000, cooldown_ms: 30_000 }),
+    default_max_output_tokens: int(1).default(4096),
+  }).default({
+    strategy: 'weighted',
+    retries: { max_attempts: 4, backoff_ms: 250, max_backoff_ms: 8000 },
+    timeouts: { connect_ms: 5000, first_byte_ms: 60_000, idle_ms: 30_000, total_ms: 600_000 },
+    circuit_breaker: { failures: 5, window_ms: 60_000, cooldown_ms: 30_000 },
+    default_max_output_tokens: 4096,
+  }),
+  teams: z.record(z.string(), teamSchema).default({}),
+  cache: z.strictObject({
+    enabled: bool().default(false),
+    mode: z.enum(['deterministic', 'all', 'opt-in']).default('deterministic'),
+    ttl_ms: int(0).default(3_600_000),
+    scope: z.enum(['team', 'key', 'global']).default('team'),
+    max_bytes: int(0).default(256 * 1024 * 1024),
+  }).default({ enabled: false, mode: 'deterministic', ttl_ms: 3_600_000, scope: 'team', max_bytes: 256 * 1024 * 1024 }),
+  telemetry: z.strictObject({
+    service_name: z.string().default('switchboard'),
+    otlp_endpoint: z.string().default(''),
+    otlp_protocol: z.enum(['http/protobuf', 'grpc']).default('http/protobuf'),
+    capture_content: bool().default(false),
+    metrics: bool().default(true),
+    metrics_port: int(0).optional(),
+  }).default({ service_name: 'switchboard', otlp_endpoint: '', otlp_protocol: 'http/protobuf', capture_content: false, metrics: true }),
+  logging: z.strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    access_log: bool().default(true),
+  }).default({ level: 'info', access_log: true }),
+})
+
+export type Config = z.infer<typeof configSchema>
+export type ProviderEntry = z.infer<typeof providerSchema>
+export type ModelEntry = z.infer<typeof modelSchema>
+export type TargetEntry = z.infer<typeof targetSchema>
+export type TeamEntry = z.infer<typeof teamSchema>
+export type KeyEntry = z.infer<typeof keySchema>
+export type Limits = z.infer<typeof limitsSchema>
+export type Budget = z.infer<typeof budgetSchema>
+export type Pricing = z.infer<typeof pricingSchema>

@@ -1,0 +1,68 @@
+/**
+ * The ports the pipeline calls, one per concern. Implementations live in their own folders
+ * (auth/, limits/, budget/, cache/, accounting/, telemetry/) and are chosen in main.ts.
+ */
+import type { CallInfo, CallOutcome, Principal } from './call.ts'
+import type { Usage } from './usage.ts'
+
+export interface Authenticator {
+  /** Resolves the caller or throws GatewayError 401. `remote` is the client address (for failed-auth throttling). */
+  authenticate(headers: Readonly<Record<string, string | string[] | undefined>>, remote: string | undefined): Promise<Principal> | Principal
+}
+
+/** A reservation against a limit or budget, settled exactly once when the call ends. */
+export interface Reservation {
+  /** Headers to add to the response (x-ratelimit-*). */
+  readonly headers?: Readonly<Record<string, string>>
+  settle(outcome: CallOutcome): void
+}
+
+/** Limits and budgets: refuse by throwing GatewayError (429), or reserve. */
+export interface Guard {
+  readonly name: string
+  reserve(call: CallInfo): Promise<Reservation | undefined>
+}
+
+/** A cached response, replayable in the shape it was produced. */
+export type CachedResponse =
+  | { kind: 'body'; status: number; contentType: string; body: Buffer; usage: Usage | undefined; provider: string; upstreamModel: string; costUsd: number | null }
+  | { kind: 'stream'; frames: Buffer[]; usage: Usage | undefined; provider: string; upstreamModel: string; costUsd: number | null }
+
+export interface ResponseCache {
+  /** Undefined = not eligible (bypass). Otherwise a lookup that may hit. */
+  lookup(call: CallInfo): Promise<{ result: 'hit'; response: CachedResponse } | { result: 'miss' } | { result: 'bypass' }>
+  /** Called once with a complete successful response. */
+  store(call: CallInfo, response: CachedResponse): void
+}
+
+export interface Pricing {
+  /** USD for the usage on that target; null when the model has no known price. */
+  cost(publicModel: string, provider: string, upstreamModel: string, usage: Usage): number | null
+  /** Worst-case USD for a reservation. */
+  worstCase(publicModel: string, call: CallInfo): number | null
+}
+
+export interface Ledger {
+  /** Queues one record; never blocks the request path. */
+  record(call: CallInfo, outcome: CallOutcome): void
+}
+
+/** Observability of one request: traces, metrics and the access log hang off this. */
+export interface RequestObserver {
+  attemptStarted(info: { provider: string; upstreamModel: string; attempt: number; serverAddress: string; fallback: boolean }): AttemptObserver
+  /** Headers to send upstream (traceparent) for the current attempt. */
+  firstToken(): void
+  end(outcome: CallOutcome): void
+}
+
+export interface AttemptObserver {
+  /** Trace context headers for the upstream call. */
+  readonly headers: Readonly<Record<string, string>>
+  end(result: { status?: number; error?: string }): void
+}
+
+export interface Observability {
+  startRequest(call: CallInfo): RequestObserver
+  /** Access log and metrics for requests refused before a CallInfo existed (401, 400, 404). */
+  refused(info: { requestId: string; method: string; path: string; status: number; code: string; durationMs: number }): void
+}

@@ -1,0 +1,83 @@
+/**
+ * The CLI: `switchboard [--config file] [--port n] [--check-config]`. The only module that reads
+ * process.env and process.argv.
+ */
+import { parseArgs } from 'node:util'
+import { ConfigError, loadConfigFile } from './config/load.ts'
+import { createLogger } from './telemetry/logger.ts'
+import { startGateway } from './gateway.ts'
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      config: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'check-config': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: false,
+  })
+  if (values.help) {
+    process.stdout.write('usage: switchboard [--config path.yaml] [--port n] [--host addr] [--check-config]\n')
+    return 0
+  }
+  const env = process.env
+  const file = values.config ?? env.SWITCHBOARD_CONFIG ?? 'config/switchboard.yaml'
+  let loaded
+  try {
+    loaded = await loadConfigFile(file, env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`switchboard: ${err.message}\n`)
+      return 2
+    }
+    throw err
+  }
+  if (values['check-config']) {
+    process.stdout.write(`switchboard: ${file} is valid (${Object.keys(loaded.config.models).length} models, ${Object.keys(loaded.config.providers).length} providers)\n`)
+    for (const v of loaded.missingVars) process.stdout.write(`  note: \${${v}} is unset\n`)
+    return 0
+  }
+  const log = createLogger(loaded.config.logging.level)
+  const portArg = values.port ?? env.PORT
+  const port = portArg !== undefined && portArg !== '' ? Number(portArg) : undefined
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    process.stderr.write(`switchboard: --port/PORT must be an integer from 0 to 65535, got "${portArg}"\n`)
+    return 2
+  }
+  const gateway = await startGateway({ loaded, log, env, port, host: values.host })
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal, graceMs: loaded.config.server.shutdown_grace_ms }, 'shutting down: draining in-flight requests')
+    gateway.shutdown().then(
+      () => {
+        log.info('shutdown complete')
+        log.flush()
+        process.exitCode = 0
+        setTimeout(() => process.exit(0), 50).unref()
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed')
+        log.flush()
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+  return -1
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code)
+  },
+  (err: unknown) => {
+    process.stderr.write(`switchboard: failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,213 @@
+/**
+ * One model call, from the client's bytes to the settled ledger record.
+ *
+ * Once per request: auth -> body -> validate -> authorize model -> limits and budgets (reserve) ->
+ * cache lookup. Per attempt: translate -> send -> parse. On the way back, in reverse: cache store ->
+ * settle reservations -> ledger -> telemetry. Streams settle when the stream ends or the client
+ * leaves, never when a handler returns.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { GatewayError, toGatewayError } from '../core/errors.ts'
+import { anyGlobMatches } from '../core/glob.ts'
+import type { AttemptRecord, CacheResult, CallInfo, CallOutcome, IngressFormat, Operation } from '../core/call.ts'
+import type { CachedResponse, Reservation, RequestObserver } from '../core/ports.ts'
+import { readBody } from '../server/read-body.ts'
+import { createPlan, type AttemptFailure } from '../routing/plan.ts'
+import { TransportError } from '../upstream/types.ts'
+import type { PipelineDeps } from './deps.ts'
+import { requestFallbacksFrom, requestIdFrom, runIdFrom, tagsFrom } from './headers.ts'
+import { parseCall, parseJsonBody } from './parse-request.ts'
+import { estimatePromptTokens } from './estimate.ts'
+import { sendBody, sendError } from './client-response.ts'
+import { finalError } from './upstream-error.ts'
+import { runAttempt, type AttemptSuccess, type ResponseState } from './run-attempt.ts'
+
+export interface Route {
+  operation: Operation
+  ingress: IngressFormat
+  /** For 'passthrough': the path after /v1, the query and the method. */
+  path?: string
+  query?: string
+  method?: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH'
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const t = setTimeout(done, ms)
+    function done() {
+      clearTimeout(t)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+
+export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, res: ServerResponse, route: Route): Promise<void> {
+  const t0 = performance.now()
+  const startedAt = Date.now()
+  const requestId = requestIdFrom(req.headers)
+  const state: ResponseState = { headers: { 'x-request-id': requestId }, committed: false, ttftMs: undefined }
+  const reservations: Reservation[] = []
+  const attempts: AttemptRecord[] = []
+  let call: CallInfo | undefined
+  let observer: RequestObserver | undefined
+  let cache: CacheResult = 'bypass'
+  let success: AttemptSuccess | undefined
+  let failure: GatewayError | undefined
+  let clientAborted = false
+
+  const abort = new AbortController()
+  const onClose = () => {
+    if (!res.writableFinished) {
+      clientAborted = true
+      abort.abort(new TransportError('aborted', 'the client disconnected'))
+    }
+  }
+  res.on('close', onClose)
+
+  try {
+    const principal = await deps.auth.authenticate(req.headers, req.socket.remoteAddress)
+    const raw = await readBody(req, deps.config.server.max_body_bytes)
+    const body = raw.length === 0 && route.operation === 'passthrough' ? {} : parseJsonBody(raw)
+    const parsed = parseCall(route.operation, body)
+    const publicModel = route.operation === 'passthrough' ? passthroughModel(parsed.model, req.headers) : parsed.model
+    const model = deps.config.models[publicModel]
+    if (!model) {
+      throw new GatewayError({ status: 404, code: 'model_not_found', param: 'model', message: `The model '${publicModel}' does not exist on this gateway. GET /v1/models lists the models your key may use.` })
+    }
+    if (!anyGlobMatches(principal.keyModels, publicModel) || !anyGlobMatches(principal.teamModels, publicModel)) {
+      throw new GatewayError({ status: 403, code: 'model_not_allowed', param: 'model', message: `Your key may not use the model '${publicModel}'. GET /v1/models lists the models it may use.` })
+    }
+    const runId = runIdFrom(req.headers)
+    if (runId) state.headers['x-switchboard-run-id'] = runId
+    call = {
+      requestId,
+      operation: route.operation,
+      ingress: route.ingress,
+      publicModel,
+      principal,
+      runId,
+      tags: tagsFrom(req.headers),
+      stream: parsed.stream,
+      body,
+      rawBody: raw,
+      headers: req.headers,
+      estimatedInputTokens: estimatePromptTokens(raw),
+      maxOutputTokens: parsed.maxOutputTokens ?? model.default_max_output_tokens ?? deps.config.routing.default_max_output_tokens,
+      startedAt,
+    }
+    observer = deps.observability.startRequest(call)
+
+    for (const guard of deps.guards) {
+      const r = await guard.reserve(call)
+      if (r) {
+        reservations.push(r)
+        if (r.headers) Object.assign(state.headers, r.headers)
+      }
+    }
+
+    if (deps.cache) {
+      const lookup = await deps.cache.lookup(call)
+      cache = lookup.result
+      if (lookup.result === 'hit') {
+        success = replayCached(res, state, lookup.response)
+        return
+      }
+    }
+    state.headers['x-switchboard-cache'] = cache
+
+    const plan = createPlan(publicModel, {
+      config: deps.config,
+      targets: deps.deployments.targets,
+      order: deps.health.order,
+      requestFallbacks: requestFallbacksFrom(req.headers),
+    })
+    const totalTimer = setTimeout(() => abort.abort(new TransportError('total_timeout', 'the request exceeded routing.timeouts.total_ms')), deps.config.routing.timeouts.total_ms)
+    let last: AttemptFailure | undefined
+    let lastProvider: string | undefined
+    try {
+      for (let step = plan.next(); step; step = plan.next(last)) {
+        if (step.delayMs > 0) await sleep(step.delayMs, abort.signal)
+        if (abort.signal.aborted) break
+        const result = await runAttempt(deps, { call, route, step, res, state, signal: abort.signal, observer, attempts, collect: cache === 'miss' })
+        if (result.ok) {
+          success = result
+          break
+        }
+        last = result.failure
+        lastProvider = step.target.provider.name
+        if (result.committed) break
+      }
+    } finally {
+      clearTimeout(totalTimer)
+    }
+    if (!success && !state.committed && !clientAborted) {
+      const reason = abort.signal.reason
+      if (reason instanceof TransportError && reason.failure === 'total_timeout') last = { kind: 'transport', failure: 'total_timeout' }
+      throw finalError(last, lastProvider)
+    }
+    if (success && cache === 'miss' && deps.cache && success.cacheable) deps.cache.store(call, success.cacheable)
+  } catch (err) {
+    failure = toGatewayError(err)
+    if (failure.status >= 500 && failure.code === 'internal_error') deps.log.error({ err, requestId }, 'internal error')
+    if (!clientAborted) sendError(res, failure, route.ingress, { ...state.headers, 'x-switchboard-attempts': String(attempts.length) })
+  } finally {
+    res.off('close', onClose)
+    const durationMs = performance.now() - t0
+    const outcome: CallOutcome = {
+      status: failure ? failure.status : clientAborted && !success ? 499 : 200,
+      errorCode: failure?.code ?? success?.streamError ?? (clientAborted && !success ? 'client_closed_request' : undefined),
+      usage: success?.usage,
+      provider: success?.provider,
+      upstreamModel: success?.upstreamModel,
+      responseModel: success?.responseModel,
+      responseId: success?.responseId,
+      finishReasons: success?.finishReasons,
+      attempts,
+      cache,
+      costUsd: cache === 'hit' ? 0 : success?.costUsd ?? (failure ? 0 : null),
+      savedUsd: cache === 'hit' ? success?.costUsd ?? null : undefined,
+      ttftMs: state.ttftMs,
+      durationMs,
+      clientAborted,
+    }
+    if (call) {
+      for (let i = reservations.length - 1; i >= 0; i--) {
+        try { reservations[i]!.settle(outcome) } catch (err) { deps.log.error({ err, requestId }, 'settling a reservation failed') }
+      }
+      deps.ledger.record(call, outcome)
+      observer?.end(outcome)
+    } else if (failure) {
+      deps.observability.refused({ requestId, method: req.method ?? 'POST', path: req.url ?? '', status: failure.status, code: failure.code, durationMs })
+    }
+  }
+}
+
+/** Forwarded paths name their model in the body, or in x-switchboard-model when there is no body. */
+function passthroughModel(fromBody: string, headers: IncomingMessage['headers']): string {
+  const model = fromBody || (typeof headers['x-switchboard-model'] === 'string' ? headers['x-switchboard-model'] : '')
+  if (!model) throw new GatewayError({ status: 400, code: 'invalid_request', param: 'model', message: "This path is forwarded to the provider of a model: name it in the body's 'model' field or in the x-switchboard-model header." })
+  return model
+}
+
+function replayCached(res: ServerResponse, state: ResponseState, cached: CachedResponse): AttemptSuccess {
+  const headers = {
+    ...state.headers,
+    'x-switchboard-cache': 'hit',
+    'x-switchboard-provider': cached.provider,
+    'x-switchboard-model': cached.upstreamModel,
+    'x-switchboard-attempts': '0',
+    'x-switchboard-cost-usd': '0',
+  }
+  if (cached.kind === 'body') {
+    sendBody(res, cached.status, cached.contentType, cached.body, headers)
+  } else {
+    res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+    for (const f of cached.frames) res.write(f)
+    res.end()
+  }
+  state.committed = true
+  state.ttftMs = 0
+  return { ok: true, usage: cached.usage, provider: cached.provider, upstreamModel: cached.upstreamModel, costUsd: cached.costUsd, finishReasons: [], cacheable: undefined }
+}

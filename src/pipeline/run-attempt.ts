@@ -1,0 +1,329 @@
+/**
+ * One upstream attempt: translate, send, and either relay the answer to the client or report a
+ * failure for the plan to decide on. Streams are relayed event by event as they arrive, with
+ * backpressure; the response is committed (headers sent) at the first frame, so a failure before
+ * it can still be retried elsewhere.
+ */
+import type { ServerResponse } from 'node:http'
+import type { AttemptRecord, CallInfo } from '../core/call.ts'
+import { GatewayError } from '../core/errors.ts'
+import type { CachedResponse, RequestObserver } from '../core/ports.ts'
+import type { Usage } from '../core/usage.ts'
+import type { JsonObject } from '../core/json.ts'
+import type { ChatCompletion } from '../core/openai-chat.ts'
+import type { AttemptInput, Operation, ParsedResponse, StreamFrame } from '../providers/types.ts'
+import type { Step, AttemptFailure } from '../routing/plan.ts'
+import { createSseParser, SSE_DONE } from '../upstream/sse.ts'
+import { classifyTransportError } from '../upstream/http-transport.ts'
+import type { StreamEvent, UpstreamResponse } from '../upstream/types.ts'
+import type { IngressCodec, StreamEncoder } from '../ingress/types.ts'
+import type { PipelineDeps } from './deps.ts'
+import type { Route } from './handle-call.ts'
+import { sendBody, streamErrorEvent } from './client-response.ts'
+import { scrubSecrets, vendorErrorToClient } from './upstream-error.ts'
+import { estimatePromptTokens } from './estimate.ts'
+
+export interface ResponseState {
+  headers: Record<string, string>
+  committed: boolean
+  ttftMs: number | undefined
+}
+
+export interface AttemptSuccess {
+  ok: true
+  usage: Usage | undefined
+  provider: string
+  upstreamModel: string
+  responseModel?: string
+  responseId?: string
+  finishReasons: string[]
+  costUsd: number | null
+  /** Set when the stream ended with an in-stream vendor error after bytes were sent. */
+  streamError?: string
+  /** The complete response, for the cache (only when collected and successful). */
+  cacheable: CachedResponse | undefined
+}
+
+export type AttemptResult = AttemptSuccess | { ok: false; failure: AttemptFailure; committed: boolean }
+
+export interface AttemptContext {
+  call: CallInfo
+  route: Route
+  step: Step
+  res: ServerResponse
+  state: ResponseState
+  signal: AbortSignal
+  observer: RequestObserver | undefined
+  attempts: AttemptRecord[]
+  /** Keep the response's bytes for the cache. */
+  collect: boolean
+}
+
+const MAX_ERROR_BODY = 64 * 1024
+
+/** How this target serves the call: natively, or through OpenAI Chat with an ingress codec. */
+function plan(deps: PipelineDeps, ctx: AttemptContext): { op: Operation; body: JsonObject; codec?: IngressCodec } | GatewayError {
+  const adapter = ctx.step.target.provider.kind.adapter
+  const op = ctx.route.operation
+  if (adapter.native.has(op)) return { op, body: ctx.call.body }
+  const codec = deps.codecs[op]
+  if (codec && adapter.supports.has('chat')) return { op: 'chat', body: codec.toChat(ctx.call.body) as unknown as JsonObject, codec }
+  if (adapter.supports.has(op)) return { op, body: ctx.call.body }
+  return new GatewayError({
+    status: 400,
+    code: 'invalid_request',
+    message: `The model '${ctx.call.publicModel}' is served by a ${adapter.schema} provider, which does not support ${ctx.route.operation === 'passthrough' ? `the path /v1${ctx.route.path ?? ''}` : `the ${ctx.route.operation} API`}.`,
+  })
+}
+
+export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promise<AttemptResult> {
+  const { step, call, state, res } = ctx
+  const target = step.target
+  const provider = target.provider
+  const t0 = performance.now()
+  const record = (status: number | undefined, error?: string) => {
+    ctx.attempts.push({ provider: provider.name, upstreamModel: target.upstreamModel, publicModel: target.publicModel, attempt: step.attempt, fallback: step.fallback, status, error, durationMs: performance.now() - t0 })
+  }
+  if (provider.disabled) {
+    record(undefined, 'provider_disabled')
+    return { ok: false, failure: { kind: 'unavailable', reason: `No healthy upstream: ${provider.disabled}.` }, committed: false }
+  }
+  const apiKey = provider.keys.size > 0 ? provider.keys.pick() : undefined
+  if (provider.keys.size > 0 && apiKey === undefined) {
+    record(undefined, 'no_key_available')
+    return { ok: false, failure: { kind: 'unavailable', reason: `No healthy upstream: every vendor key of provider "${provider.name}" is rejected or resting after a 429.` }, committed: false }
+  }
+  const how = plan(deps, ctx)
+  if (how instanceof GatewayError) throw how
+
+  // count_tokens on a vendor without it: answer locally from the estimate.
+  if (ctx.route.operation === 'count_tokens' && how.op !== 'count_tokens') {
+    sendBody(res, 200, 'application/json', JSON.stringify({ input_tokens: estimatePromptTokens(call.rawBody) }), { ...state.headers, 'x-switchboard-provider': provider.name, 'x-switchboard-model': target.upstreamModel, 'x-switchboard-attempts': '0' })
+    state.committed = true
+    return { ok: true, usage: undefined, provider: provider.name, upstreamModel: target.upstreamModel, finishReasons: [], costUsd: 0, cacheable: undefined }
+  }
+
+  const input: AttemptInput = {
+    operation: how.op,
+    body: how.body,
+    rawBody: how.codec ? undefined : call.rawBody,
+    stream: call.stream,
+    upstreamModel: target.upstreamModel,
+    provider: provider.config,
+    apiKey,
+    clientHeaders: call.headers,
+    path: ctx.route.path,
+    query: ctx.route.query,
+    method: ctx.route.method,
+  }
+  const adapter = provider.kind.adapter
+  let request = adapter.buildRequest(input)
+  if (adapter.sign) request = await adapter.sign(request, input)
+  const attemptObs = ctx.observer?.attemptStarted({ provider: provider.name, upstreamModel: target.upstreamModel, attempt: step.attempt, serverAddress: request.origin, fallback: step.fallback })
+  if (attemptObs) request = { ...request, headers: { ...request.headers, ...attemptObs.headers } }
+  deps.health.started(target)
+
+  const fail = (failure: AttemptFailure, status: number | undefined, committed = false): AttemptResult => {
+    const label = failure.kind === 'provider' ? failure.error.kind : failure.kind === 'transport' ? failure.failure : 'unavailable'
+    record(status, label)
+    attemptObs?.end({ status, error: label })
+    deps.health.finished(target, { ok: false, failure: label })
+    return { ok: false, failure, committed }
+  }
+
+  let upstream: UpstreamResponse
+  try {
+    upstream = await provider.transport.send(request, { signal: ctx.signal, timeouts: target.timeouts })
+  } catch (err) {
+    const te = classifyTransportError(err, ctx.signal)
+    return fail({ kind: 'transport', failure: te.failure }, undefined)
+  }
+  const ttfbMs = performance.now() - t0
+
+  if (upstream.status >= 400) {
+    let body: Buffer
+    try {
+      body = await readAll(upstream, MAX_ERROR_BODY)
+    } catch {
+      body = Buffer.alloc(0)
+    }
+    const error = adapter.parseError(upstream.status, upstream.headers, body)
+    error.message = scrubSecrets(error.message, [apiKey])
+    if (apiKey) provider.keys.report(apiKey, upstream.status, error.retryAfterMs)
+    return fail({ kind: 'provider', error }, upstream.status)
+  }
+
+  const baseHeaders = {
+    ...state.headers,
+    'x-switchboard-provider': provider.name,
+    'x-switchboard-model': target.upstreamModel,
+    'x-switchboard-attempts': String(step.attempt),
+  }
+  const price = (u: Usage | undefined): number | null => (u ? deps.pricing.cost(target.publicModel, provider.name, target.upstreamModel, u) : null)
+
+  if (!call.stream || ctx.route.operation === 'count_tokens') {
+    let bytes: Buffer
+    try {
+      bytes = await readAll(upstream, Number.POSITIVE_INFINITY)
+    } catch (err) {
+      return fail({ kind: 'transport', failure: classifyTransportError(err, ctx.signal).failure }, upstream.status)
+    }
+    let parsed: ParsedResponse
+    try {
+      parsed = adapter.parseResponse(input, bytes)
+    } catch (err) {
+      deps.log.warn({ err, provider: provider.name, requestId: call.requestId }, 'could not parse the vendor response')
+      return fail({ kind: 'provider', error: { status: 502, code: 'upstream_error', kind: 'server', message: 'The vendor sent a response the gateway could not read.' } }, upstream.status)
+    }
+    const out = parsed.kind === 'raw'
+      ? parsed.bytes
+      : Buffer.from(JSON.stringify(how.codec ? how.codec.fromChat(parsed.body as unknown as ChatCompletion, { requestedModel: call.publicModel, clientWantsUsage: true }) : parsed.body))
+    const cost = price(parsed.usage)
+    const contentType = typeof upstream.headers['content-type'] === 'string' ? upstream.headers['content-type'] : 'application/json'
+    const headers: Record<string, string> = { ...baseHeaders }
+    if (cost !== null) headers['x-switchboard-cost-usd'] = cost.toFixed(8)
+    state.committed = true
+    state.ttftMs = performance.now() - t0
+    sendBody(res, upstream.status, parsed.kind === 'raw' ? contentType : 'application/json', out, headers)
+    record(upstream.status)
+    attemptObs?.end({ status: upstream.status })
+    deps.health.finished(target, { ok: true, ttfbMs })
+    return {
+      ok: true, usage: parsed.usage, provider: provider.name, upstreamModel: target.upstreamModel,
+      responseModel: parsed.responseModel, responseId: parsed.responseId, finishReasons: parsed.finishReasons ?? [], costUsd: cost,
+      cacheable: ctx.collect ? { kind: 'body', status: upstream.status, contentType: parsed.kind === 'raw' ? contentType : 'application/json', body: out, usage: parsed.usage, provider: provider.name, upstreamModel: target.upstreamModel, costUsd: cost } : undefined,
+    }
+  }
+
+  // Streaming.
+  const clientWantsUsage = clientAskedForUsage(call)
+  const translator = adapter.streamTranslator(input, { clientWantsUsage: how.codec ? true : clientWantsUsage })
+  const encoder: StreamEncoder | undefined = how.codec?.streamEncoder({ requestedModel: call.publicModel, clientWantsUsage })
+  const parser = adapter.streamFraming === 'sse' ? createSseParser() : await awsDecoder()
+  const sendsDone = ctx.route.ingress === 'openai' && (how.op === 'chat' || how.op === 'completions')
+  const collected: Buffer[] | undefined = ctx.collect ? [] : undefined
+
+  const write = (data: Buffer | string): boolean => {
+    if (!state.committed) {
+      state.committed = true
+      state.ttftMs = performance.now() - t0
+      ctx.observer?.firstToken()
+      res.writeHead(200, { ...baseHeaders, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' })
+    }
+    if (collected) collected.push(typeof data === 'string' ? Buffer.from(data) : data)
+    return res.write(data)
+  }
+  const frameBytes = (f: StreamFrame): Buffer | string => {
+    if (f.kind === 'raw') return f.bytes
+    if (encoder) return encoder.push(f.chunk)
+    return `data: ${JSON.stringify(f.chunk)}\n\n`
+  }
+
+  const outcome = await new Promise<{ ok: true } | { ok: false; error: unknown }>((resolve) => {
+    const body = upstream.body
+    let done = false
+    const finish = (r: { ok: true } | { ok: false; error: unknown }) => {
+      if (done) return
+      done = true
+      res.off('drain', onDrain)
+      resolve(r)
+    }
+    const emit = (events: StreamEvent[]): boolean => {
+      let ok = true
+      for (const ev of events) {
+        for (const f of translator.push(ev)) {
+          const b = frameBytes(f)
+          if (b.length > 0) ok = write(b) && ok
+        }
+        if (translator.error()) break
+      }
+      return ok
+    }
+    const onDrain = () => body.resume()
+    res.on('drain', onDrain)
+    body.on('data', (chunk: Buffer) => {
+      if (done) return
+      if (!emit(parser.push(chunk))) body.pause()
+      if (translator.error()) {
+        body.destroy()
+        finish({ ok: true })
+      }
+    })
+    body.on('end', () => {
+      if (done) return
+      emit(parser.end())
+      if (!translator.error()) for (const f of translator.end()) {
+        const b = frameBytes(f)
+        if (b.length > 0) write(b)
+      }
+      finish({ ok: true })
+    })
+    body.on('error', (error) => finish({ ok: false, error }))
+    body.on('close', () => finish({ ok: false, error: new Error('upstream closed') }))
+  })
+
+  const usage = translator.usage()
+  const vendorError = translator.error()
+  if (!outcome.ok || vendorError) {
+    const failure: AttemptFailure = vendorError ? { kind: 'provider', error: vendorError } : { kind: 'transport', failure: classifyTransportError(outcome.ok ? undefined : outcome.error, ctx.signal).failure }
+    if (!state.committed) return fail(failure, upstream.status)
+    // Bytes already went out: end the stream with an error event in the client's format.
+    const gerr = vendorError
+      ? vendorErrorToClient(vendorError, provider.name)
+      : new GatewayError({ status: 502, code: failure.kind === 'transport' && failure.failure === 'idle_timeout' ? 'upstream_timeout' : 'upstream_error', message: `The vendor stream broke after it started (${failure.kind === 'transport' ? failure.failure.replace(/_/g, ' ') : 'error'}).` })
+    if (!res.destroyed) {
+      res.write(encoder ? encoder.error(gerr) : streamErrorEvent(gerr, ctx.route.ingress))
+      res.end()
+    }
+    const label = failure.kind === 'provider' ? failure.error.kind : failure.kind === 'transport' ? failure.failure : 'unavailable'
+    record(upstream.status, label)
+    attemptObs?.end({ status: upstream.status, error: label })
+    deps.health.finished(target, { ok: false, failure: label })
+    return {
+      ok: true, usage, provider: provider.name, upstreamModel: target.upstreamModel, finishReasons: translator.finishReasons?.() ?? [],
+      costUsd: price(usage), streamError: gerr.code, cacheable: undefined,
+    }
+  }
+  if (!state.committed) write('')
+  if (encoder) write(encoder.end(usage))
+  else if (sendsDone) write(SSE_DONE)
+  res.end()
+  record(upstream.status)
+  attemptObs?.end({ status: upstream.status })
+  deps.health.finished(target, { ok: true, ttfbMs })
+  const cost = price(usage)
+  return {
+    ok: true, usage, provider: provider.name, upstreamModel: target.upstreamModel,
+    responseModel: translator.responseModel?.(), responseId: translator.responseId?.(), finishReasons: translator.finishReasons?.() ?? [], costUsd: cost,
+    cacheable: collected ? { kind: 'stream', frames: collected, usage, provider: provider.name, upstreamModel: target.upstreamModel, costUsd: cost } : undefined,
+  }
+}
+
+function clientAskedForUsage(call: CallInfo): boolean {
+  const so = call.body.stream_options
+  return typeof so === 'object' && so !== null && !Array.isArray(so) && so.include_usage === true
+}
+
+async function awsDecoder(): Promise<{ push(chunk: Buffer): StreamEvent[]; end(): StreamEvent[] }> {
+  const mod = await import('../upstream/aws-eventstream.ts')
+  const d = mod.createAwsEventStreamDecoder()
+  return { push: (c) => d.push(c), end: () => [] }
+}
+
+function readAll(upstream: UpstreamResponse, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    upstream.body.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > limit) {
+        upstream.body.destroy()
+        resolve(Buffer.concat(chunks))
+        return
+      }
+      chunks.push(c)
+    })
+    upstream.body.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)))
+    upstream.body.on('error', reject)
+  })
+}

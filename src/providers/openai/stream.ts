@@ -1,0 +1,44 @@
+/**
+ * Native pass-through of OpenAI-type streams: every event goes to the client as the vendor's exact
+ * bytes. Only events carrying usage are parsed; the usage chunk we asked for is dropped when the
+ * client did not ask for it, and `[DONE]` is left to the pipeline (it always sends one at the end).
+ */
+import type { AttemptInput, StreamFrame, StreamOptions, StreamTranslator } from '../types.ts'
+import type { Usage } from '../../core/usage.ts'
+import { isObject } from '../../core/json.ts'
+import { finishReasonsIn, usageFromBody } from './usage-sniff.ts'
+
+export function openAIStreamTranslator(input: AttemptInput, opts: StreamOptions): StreamTranslator {
+  let usage: Usage | undefined
+  let model: string | undefined
+  let id: string | undefined
+  const finish: string[] = []
+  const isResponses = input.operation === 'responses'
+  return {
+    push(event): StreamFrame[] {
+      const data = event.data
+      if (data === '[DONE]') return []
+      if (!isResponses) finishReasonsIn(data, finish)
+      if (data.includes('"usage":{') || (isResponses && data.includes('"response.completed"'))) {
+        let parsed: unknown
+        try { parsed = JSON.parse(data) } catch { return [{ kind: 'raw', bytes: event.raw }] }
+        if (isObject(parsed)) {
+          usage = usageFromBody(input.operation, parsed) ?? usage
+          const holder = isResponses && isObject(parsed.response) ? parsed.response : parsed
+          if (typeof holder.model === 'string') model = holder.model
+          if (typeof holder.id === 'string') id = holder.id
+          if (isResponses && isObject(parsed.response) && parsed.response.status === 'incomplete') finish.push('length')
+          // The usage-only chunk has no choices; hide it unless the client asked for it.
+          if (!opts.clientWantsUsage && !isResponses && Array.isArray(parsed.choices) && parsed.choices.length === 0) return []
+        }
+      }
+      return [{ kind: 'raw', bytes: event.raw }]
+    },
+    end: () => [],
+    usage: () => usage,
+    error: () => undefined,
+    responseModel: () => model,
+    responseId: () => id,
+    finishReasons: () => (isResponses && finish.length === 0 && usage ? ['stop'] : finish),
+  }
+}

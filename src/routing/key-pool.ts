@@ -1,0 +1,48 @@
+/**
+ * A provider's vendor keys, used in turn. A key the vendor rejects (401/403) leaves the rotation;
+ * a key answered with 429 rests for the vendor's retry-after while the others serve.
+ * Keys are only ever named by their last four characters.
+ */
+export interface KeyPool {
+  /** The next usable key, or undefined when none is (all rejected or resting). */
+  pick(now?: number): string | undefined
+  /** Tell the pool how the vendor answered a key. */
+  report(key: string, status: number, retryAfterMs: number | undefined, now?: number): void
+  readonly size: number
+  /** Usable keys right now. */
+  available(now?: number): number
+}
+
+export const keyHint = (key: string): string => `...${key.slice(-4)}`
+
+export function createKeyPool(keys: readonly string[], onEvent?: (msg: string, hint: string) => void): KeyPool {
+  const entries = keys.map((key) => ({ key, rejected: false, restUntil: 0 }))
+  let next = 0
+  return {
+    size: entries.length,
+    pick(now = Date.now()) {
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[(next + i) % entries.length]
+        if (e && !e.rejected && e.restUntil <= now) {
+          next = (next + i + 1) % entries.length
+          return e.key
+        }
+      }
+      return undefined
+    },
+    report(key, status, retryAfterMs, now = Date.now()) {
+      const e = entries.find((x) => x.key === key)
+      if (!e) return
+      if (status === 401 || status === 403) {
+        if (!e.rejected) onEvent?.('vendor rejected a key; it is out of rotation', keyHint(key))
+        e.rejected = true
+      } else if (status === 429) {
+        e.restUntil = now + (retryAfterMs ?? 1000)
+        onEvent?.('vendor rate-limited a key; resting it', keyHint(key))
+      }
+    },
+    available(now = Date.now()) {
+      return entries.filter((e) => !e.rejected && e.restUntil <= now).length
+    },
+  }
+}

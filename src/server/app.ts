@@ -1,0 +1,64 @@
+/**
+ * The Hono app for everything off the data plane: models list, health, metrics, admin. No I/O at
+ * import time; all dependencies come in through createApp.
+ */
+import { Hono } from 'hono'
+import type { Config } from '../config/schema.ts'
+import type { Authenticator } from '../core/ports.ts'
+import { GatewayError, openAIErrorBody, toGatewayError } from '../core/errors.ts'
+import { anyGlobMatches } from '../core/glob.ts'
+
+export interface AppDeps {
+  config: Config
+  auth: Authenticator
+  /** Readiness: config loaded and stores reachable; detail for operators. */
+  readiness(): Promise<{ ready: boolean; detail: Record<string, unknown> }>
+  metrics?(): Promise<{ contentType: string; body: string }>
+  /** Extra routes (admin API) mounted by their owners. */
+  mount?: Array<(app: Hono) => void>
+}
+
+const CREATED = Math.floor(Date.now() / 1000)
+
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono()
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.get('/readyz', async (c) => {
+    const r = await deps.readiness()
+    return c.json({ status: r.ready ? 'ready' : 'not ready', ...r.detail }, r.ready ? 200 : 503)
+  })
+  if (deps.metrics) {
+    const metrics = deps.metrics
+    app.get('/metrics', async (c) => {
+      const m = await metrics()
+      return c.body(m.body, 200, { 'content-type': m.contentType })
+    })
+  }
+  // Claude Code checks connectivity with HEAD /api/hello before it starts.
+  app.on(['GET', 'HEAD'], '/api/hello', (c) => c.body(null, 200))
+
+  const listModels = async (headers: Headers) => {
+    const principal = await deps.auth.authenticate(Object.fromEntries(headers), undefined)
+    return Object.keys(deps.config.models)
+      .filter((m) => anyGlobMatches(principal.keyModels, m) && anyGlobMatches(principal.teamModels, m))
+      .map((id) => ({ id, object: 'model' as const, created: CREATED, owned_by: 'switchboard' }))
+  }
+  app.get('/v1/models', async (c) => c.json({ object: 'list', data: await listModels(c.req.raw.headers) }))
+  app.get('/v1/models/:id{.+}', async (c) => {
+    const id = c.req.param('id')
+    const found = (await listModels(c.req.raw.headers)).find((m) => m.id === id)
+    if (!found) throw new GatewayError({ status: 404, code: 'model_not_found', param: 'model', message: `The model '${id}' does not exist on this gateway or your key may not use it.` })
+    return c.json(found)
+  })
+
+  for (const mount of deps.mount ?? []) mount(app)
+
+  app.notFound(() => errorResponse(new GatewayError({ status: 404, code: 'not_found', message: 'No such endpoint. See the README for the endpoints Switchboard serves.' })))
+  app.onError((err) => errorResponse(toGatewayError(err)))
+  return app
+}
+
+export function errorResponse(err: GatewayError): Response {
+  return new Response(openAIErrorBody(err), { status: err.status, headers: { 'content-type': 'application/json', ...err.headers } })
+}

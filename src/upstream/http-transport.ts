@@ -1,0 +1,54 @@
+/**
+ * The HTTP transport: one undici Agent per provider (it keeps a keep-alive pool per origin), so
+ * each provider has its own connect timeout and connection budget. Bodies come back as Node
+ * streams; nothing on this path touches web streams.
+ */
+import { Agent } from 'undici'
+import { TransportError, type Timeouts, type Transport, type UpstreamRequest, type UpstreamResponse } from './types.ts'
+
+export function createHttpTransport(opts: { connectMs: number; connections?: number }): Transport {
+  const agent = new Agent({
+    connect: { timeout: opts.connectMs },
+    connections: opts.connections ?? 256,
+    keepAliveTimeout: 30_000,
+    pipelining: 1,
+  })
+  return {
+    async send(req: UpstreamRequest, { signal, timeouts }: { signal: AbortSignal; timeouts: Timeouts }): Promise<UpstreamResponse> {
+      try {
+        const res = await agent.request({
+          origin: req.origin,
+          path: req.path,
+          method: req.method,
+          headers: req.headers,
+          body: req.body,
+          signal,
+          headersTimeout: timeouts.firstByteMs,
+          bodyTimeout: timeouts.idleMs,
+        })
+        return { status: res.statusCode, headers: res.headers, body: res.body }
+      } catch (err) {
+        throw classifyTransportError(err, signal)
+      }
+    },
+    close: () => agent.close(),
+  }
+}
+
+/** Maps undici and socket errors (also those raised later while reading a body) to our failures. */
+export function classifyTransportError(err: unknown, signal?: AbortSignal): TransportError {
+  if (err instanceof TransportError) return err
+  if (signal?.aborted && signal.reason instanceof TransportError) return signal.reason
+  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } }
+  const code = e?.code ?? e?.cause?.code
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT': return new TransportError('connect_timeout', 'connecting to the vendor timed out', err)
+    case 'UND_ERR_HEADERS_TIMEOUT': return new TransportError('first_byte_timeout', 'the vendor sent no response headers in time', err)
+    case 'UND_ERR_BODY_TIMEOUT': return new TransportError('idle_timeout', 'the vendor stopped sending the body (idle timeout)', err)
+    case 'ECONNREFUSED': return new TransportError('connection_refused', 'the vendor refused the connection', err)
+    case 'ECONNRESET': case 'UND_ERR_SOCKET': case 'EPIPE': return new TransportError('connection_reset', 'the connection to the vendor was reset', err)
+    case 'UND_ERR_ABORTED': case 'ABORT_ERR': return new TransportError('aborted', 'the upstream request was aborted', err)
+  }
+  if (e?.name === 'AbortError') return new TransportError('aborted', 'the upstream request was aborted', err)
+  return new TransportError('network', `network error talking to the vendor: ${e?.message ?? String(err)}`, err)
+}

@@ -1,0 +1,75 @@
+/**
+ * The one SSE parser. Splits a byte stream into events at blank lines, keeping each event's exact
+ * bytes (for pass-through) beside its parsed fields. Works on Buffers and only decodes the bytes of
+ * complete events, so a multi-byte character split across chunks is never corrupted.
+ */
+import type { StreamEvent } from './types.ts'
+
+export interface SseParser {
+  push(chunk: Buffer): StreamEvent[]
+  /** Whatever is left when the stream ends without a final blank line. */
+  end(): StreamEvent[]
+}
+
+const LF = 0x0a
+const CR = 0x0d
+
+export function createSseParser(): SseParser {
+  let pending: Buffer | undefined
+
+  function findBoundary(buf: Buffer, from: number): { end: number; next: number } | undefined {
+    for (let i = buf.indexOf(LF, from); i !== -1; i = buf.indexOf(LF, i + 1)) {
+      // \n\n or \n\r\n ends an event
+      const n1 = buf[i + 1]
+      if (n1 === LF) return { end: i + 1, next: i + 2 }
+      if (n1 === CR && buf[i + 2] === LF) return { end: i + 1, next: i + 3 }
+    }
+    return undefined
+  }
+
+  function parse(raw: Buffer): StreamEvent | undefined {
+    const text = raw.toString('utf8')
+    let event: string | undefined
+    let data: string | undefined
+    for (const line0 of text.split('\n')) {
+      const line = line0.endsWith('\r') ? line0.slice(0, -1) : line0
+      if (line === '' || line.startsWith(':')) continue
+      const colon = line.indexOf(':')
+      const field = colon === -1 ? line : line.slice(0, colon)
+      let value = colon === -1 ? '' : line.slice(colon + 1)
+      if (value.startsWith(' ')) value = value.slice(1)
+      if (field === 'data') data = data === undefined ? value : `${data}\n${value}`
+      else if (field === 'event') event = value
+    }
+    if (data === undefined && event === undefined) return undefined
+    return { event, data: data ?? '', raw }
+  }
+
+  return {
+    push(chunk) {
+      const buf = pending ? Buffer.concat([pending, chunk]) : chunk
+      const events: StreamEvent[] = []
+      let start = 0
+      // Resume the boundary search a little before the old end, in case \n\n straddled chunks.
+      let from = pending ? Math.max(0, pending.length - 2) : 0
+      for (let b = findBoundary(buf, from); b; b = findBoundary(buf, from)) {
+        const ev = parse(buf.subarray(start, b.next))
+        if (ev) events.push(ev)
+        start = b.next
+        from = b.next
+      }
+      pending = start < buf.length ? buf.subarray(start) : undefined
+      return events
+    },
+    end() {
+      if (!pending || pending.length === 0) return []
+      const ev = parse(pending)
+      pending = undefined
+      return ev ? [ev] : []
+    },
+  }
+}
+
+/** Frames one SSE data event. */
+export const sseData = (json: string): string => `data: ${json}\n\n`
+export const SSE_DONE = 'data: [DONE]\n\n'

@@ -1,0 +1,54 @@
+import type { Readable } from 'node:stream'
+
+/** One HTTP request to a vendor, fully built: the transport adds nothing but the connection. */
+export interface UpstreamRequest {
+  /** scheme://host[:port] — selects the connection pool. */
+  origin: string
+  /** Path and query, e.g. `/v1/chat/completions?api-version=...`. */
+  path: string
+  method: 'GET' | 'POST' | 'DELETE' | 'HEAD' | 'PUT' | 'PATCH'
+  headers: Record<string, string>
+  body?: string | Buffer
+}
+
+export interface UpstreamResponse {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  /** Node stream of the body; consume it or call `destroy()`. */
+  body: Readable
+}
+
+export interface Timeouts {
+  connectMs: number
+  firstByteMs: number
+  idleMs: number
+  totalMs: number
+}
+
+/** Sends one request. Implementations: undici pools (HTTP), the mock provider (in memory). */
+export interface Transport {
+  send(req: UpstreamRequest, opts: { signal: AbortSignal; timeouts: Timeouts }): Promise<UpstreamResponse>
+  close(): Promise<void>
+}
+
+/** Why an upstream call failed before a status arrived (mapped to 502/504 and to retry decisions). */
+export type TransportFailure = 'connect_timeout' | 'first_byte_timeout' | 'idle_timeout' | 'total_timeout' | 'connection_refused' | 'connection_reset' | 'aborted' | 'network'
+
+export class TransportError extends Error {
+  readonly failure: TransportFailure
+  constructor(failure: TransportFailure, message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause })
+    this.name = 'TransportError'
+    this.failure = failure
+  }
+}
+
+/** One server-sent event as parsed by the shared SSE parser (and by the AWS event-stream decoder). */
+export interface StreamEvent {
+  /** The `event:` field, or for AWS event streams the `:event-type` header. */
+  event: string | undefined
+  /** The `data:` payload (lines joined with \n). */
+  data: string
+  /** The exact bytes the vendor sent for this event, for byte-faithful pass-through. */
+  raw: Buffer
+}
