@@ -7,7 +7,7 @@ import { invalidRequest } from '../../core/errors.ts'
 import { isObject } from '../../core/json.ts'
 import type { JsonObject } from '../../core/json.ts'
 import type { ChatRequest } from '../../core/openai-chat.ts'
-import type { AnthropicRequest, AnthropicToolChoice } from './types.ts'
+import type { AnthropicMessage, AnthropicRequest, AnthropicToolChoice } from './types.ts'
 import { messagesToAnthropic } from './messages-to-anthropic.ts'
 import { toolChoiceToAnthropic, toolsToAnthropic } from './tools-to-anthropic.ts'
 
@@ -35,7 +35,7 @@ export function chatToAnthropic(req: ChatRequest, upstreamModel: string, stream:
     if (stops.length > 0) out.stop_sequences = stops
   }
 
-  const thinking = thinkingFor(req, toolChoice)
+  const thinking = thinkingFor(req, toolChoice, messages)
   if (thinking) out.thinking = thinking
   if (thinking && thinking['type'] !== 'disabled') {
     // Anthropic needs room for the answer beyond the budget; the client's limit is kept for the answer.
@@ -58,14 +58,25 @@ export function chatToAnthropic(req: ChatRequest, upstreamModel: string, stream:
 
 /**
  * An Anthropic `thinking` object sent by the client (extra_body) wins; otherwise reasoning_effort
- * picks a budget. Anthropic refuses thinking with a forced tool choice, so then it is left off.
+ * picks a budget. Anthropic refuses thinking with a forced tool choice, and refuses a tool loop
+ * whose last assistant turn lacks its signed thinking (clients that do not keep reasoning_details),
+ * so in those cases it is left off rather than failing the request.
  */
-function thinkingFor(req: ChatRequest, toolChoice: AnthropicToolChoice | undefined): JsonObject | undefined {
+function thinkingFor(req: ChatRequest, toolChoice: AnthropicToolChoice | undefined, messages: AnthropicMessage[]): JsonObject | undefined {
   const explicit = req['thinking']
   if (isObject(explicit)) return { ...explicit }
   const effort = req.reasoning_effort
   const budget = typeof effort === 'string' ? THINKING_BUDGETS[effort] : undefined
   if (budget === undefined) return undefined
   if (toolChoice?.type === 'any' || toolChoice?.type === 'tool') return undefined
+  if (lastToolTurnLacksThinking(messages)) return undefined
   return { type: 'enabled', budget_tokens: budget }
+}
+
+function lastToolTurnLacksThinking(messages: AnthropicMessage[]): boolean {
+  const last = messages.findLast(m => m.role === 'assistant')
+  if (!last || typeof last.content === 'string') return false
+  const usesTools = last.content.some(b => b.type === 'tool_use')
+  const first = last.content[0]
+  return usesTools && first?.type !== 'thinking' && first?.type !== 'redacted_thinking'
 }

@@ -261,6 +261,19 @@ describe('chatToAnthropic: reasoning', () => {
     expect(out.max_tokens).toBe(4096)
   })
 
+  it('leaves thinking off in a tool loop whose last assistant turn has no signed thinking', () => {
+    const loop = (details: ChatRequest['messages'][number]['reasoning_details']) => chatToAnthropic(req({
+      reasoning_effort: 'medium',
+      messages: [
+        { role: 'user', content: 'q' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } }], ...(details ? { reasoning_details: details } : {}) },
+        { role: 'tool', tool_call_id: 't1', content: 'r' },
+      ],
+    }), 'm', false)
+    expect(loop(undefined).thinking).toBeUndefined()
+    expect(loop([{ type: 'thinking', thinking: 't', signature: 's' }]).thinking).toEqual({ type: 'enabled', budget_tokens: 4096 })
+  })
+
   it('passes an explicit Anthropic thinking object through', () => {
     const out = chatToAnthropic(req({ thinking: { type: 'disabled' }, reasoning_effort: 'high', temperature: 0.3 }), 'm', false)
     expect(out.thinking).toEqual({ type: 'disabled' })
