@@ -45,7 +45,9 @@ function translate(body: JsonObject): ChatRequest {
   if (tools.length > 0) {
     req.tools = tools
     const { toolChoice, parallelToolCalls } = toolChoiceToChat(body.tool_choice)
-    if (toolChoice !== undefined) req.tool_choice = toolChoice
+    // Forcing a dropped server tool (web_search, ...) cannot be honoured; the vendor's default applies.
+    const forcesMissingTool = typeof toolChoice === 'object' && !tools.some((t) => t.function.name === toolChoice.function.name)
+    if (toolChoice !== undefined && !forcesMissingTool) req.tool_choice = toolChoice
     if (parallelToolCalls !== undefined) req.parallel_tool_calls = parallelToolCalls
   } else {
     // Validate even when every tool was a dropped server tool; OpenAI rejects tool_choice without tools.

@@ -275,6 +275,12 @@ describe('tools, tool_choice and output settings', () => {
     expect(chat.tool_choice).toBeUndefined()
   })
 
+  it('does not force a tool that was dropped as a server tool', () => {
+    const chat = toChat(base({ tools: [...tools, { type: 'web_search_20250305', name: 'web_search' }], tool_choice: { type: 'tool', name: 'web_search' } }))
+    expect(chat.tools?.map((t) => t.function.name)).toEqual(['get_weather'])
+    expect(chat.tool_choice).toBeUndefined()
+  })
+
   it.each([
     [{ type: 'enabled', budget_tokens: 1024 }, undefined, 'low'],
     [{ type: 'enabled', budget_tokens: 2048 }, undefined, 'low'],
