@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest'
+import type { ChatRequest } from '../../../src/core/openai-chat.ts'
+import { chatToBedrock } from '../../../src/providers/bedrock/request.ts'
+import { bedrockAdapter } from '../../../src/providers/bedrock/index.ts'
+import { signBedrockRequest } from '../../../src/providers/bedrock/sign.ts'
+import type { AttemptInput } from '../../../src/providers/types.ts'
+
+const MODEL = 'anthropic.claude-3-5-sonnet-20240620-v1:0'
+
+describe('chatToBedrock', () => {
+  it('maps system, messages, inference config and tools', () => {
+    const req: ChatRequest = {
+      model: 'x',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: [{ type: 'text', text: 'Look' }, { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,/9j/4AAQ' } }] },
+      ],
+      max_tokens: 512, temperature: 0.5, top_p: 0.9, stop: ['END'],
+      tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+      tool_choice: 'required',
+    }
+    expect(chatToBedrock(req, MODEL)).toEqual({
+      system: [{ text: 'Be brief.' }],
+      messages: [{ role: 'user', content: [{ text: 'Look' }, { image: { format: 'jpeg', source: { bytes: '/9j/4AAQ' } } }] }],
+      inferenceConfig: { maxTokens: 512, temperature: 0.5, topP: 0.9, stopSequences: ['END'] },
+      toolConfig: {
+        tools: [{ toolSpec: { name: 'get_weather', description: 'Weather', inputSchema: { json: { type: 'object', properties: { city: { type: 'string' } } } } } }],
+        toolChoice: { any: {} },
+      },
+    })
+  })
+
+  it('maps tool_choice auto / function / none', () => {
+    const tools: ChatRequest['tools'] = [{ type: 'function', function: { name: 'f' } }]
+    const base = { model: 'x', messages: [{ role: 'user' as const, content: 'q' }], tools }
+    expect(chatToBedrock({ ...base, tool_choice: 'auto' }, MODEL)['toolConfig']).toEqual({ tools: [{ toolSpec: { name: 'f', inputSchema: { json: { type: 'object', properties: {} } } } }], toolChoice: { auto: {} } })
+    expect((chatToBedrock({ ...base, tool_choice: { type: 'function', function: { name: 'f' } } }, MODEL)['toolConfig'] as Record<string, unknown>)['toolChoice']).toEqual({ tool: { name: 'f' } })
+    expect(chatToBedrock({ ...base, tool_choice: 'none' }, MODEL)['toolConfig']).toBeUndefined()
+  })
+
+  it('rejects https images with an explanation, and n > 1', () => {
+    expect(() => chatToBedrock({ model: 'x', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/y.png' } }] }] }, MODEL))
+      .toThrow(expect.objectContaining({ status: 400, code: 'invalid_request', param: 'messages[0].content[0]', message: expect.stringMatching(/only as base64 data: URLs/) }))
+    expect(() => chatToBedrock({ model: 'x', messages: [], n: 2 }, MODEL)).toThrow(/n > 1/)
+  })
+
+  it('round-trips tool use, merged tool results and signed reasoning', () => {
+    const req: ChatRequest = {
+      model: 'x',
+      messages: [
+        { role: 'user', content: 'Weather in Paris and Rome?' },
+        {
+          role: 'assistant', content: 'Checking.', reasoning_content: 'two calls',
+          reasoning_details: [{ type: 'thinking', thinking: 'two calls', signature: 'SIG==' }, { type: 'redacted_thinking', data: 'RED' }],
+          tool_calls: [
+            { id: 'tooluse_1', type: 'function', function: { name: 'w', arguments: '{"city":"Paris"}' } },
+            { id: 'tooluse_2', type: 'function', function: { name: 'w', arguments: '{"city":"Rome"}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'tooluse_1', content: '21C' },
+        { role: 'tool', tool_call_id: 'tooluse_2', content: [{ type: 'text', text: '25C' }] },
+        { role: 'user', content: 'And tomorrow?' },
+      ],
+      tools: [{ type: 'function', function: { name: 'w' } }],
+      tool_choice: 'none',
+    }
+    const copy = structuredClone(req)
+    const body = chatToBedrock(req, MODEL)
+    expect(req).toEqual(copy)
+    expect(body['messages']).toEqual([
+      { role: 'user', content: [{ text: 'Weather in Paris and Rome?' }] },
+      {
+        role: 'assistant',
+        content: [
+          { reasoningContent: { reasoningText: { text: 'two calls', signature: 'SIG==' } } },
+          { reasoningContent: { redactedContent: 'RED' } },
+          { text: 'Checking.' },
+          { toolUse: { toolUseId: 'tooluse_1', name: 'w', input: { city: 'Paris' } } },
+          { toolUse: { toolUseId: 'tooluse_2', name: 'w', input: { city: 'Rome' } } },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          { toolResult: { toolUseId: 'tooluse_1', content: [{ text: '21C' }] } },
+          { toolResult: { toolUseId: 'tooluse_2', content: [{ text: '25C' }] } },
+          { text: 'And tomorrow?' },
+        ],
+      },
+    ])
+    // Tool blocks in the history require toolConfig even when the client said none.
+    expect(body['toolConfig']).toEqual({ tools: [{ toolSpec: { name: 'w', inputSchema: { json: { type: 'object', properties: {} } } } }] })
+  })
+
+  it('asks Claude to think, and Nova to reason, for reasoning_effort', () => {
+    expect(chatToBedrock({ model: 'x', messages: [], reasoning_effort: 'medium' }, MODEL)['additionalModelRequestFields'])
+      .toEqual({ thinking: { type: 'enabled', budget_tokens: 8192 } })
+    expect(chatToBedrock({ model: 'x', messages: [], reasoning_effort: 'high', max_tokens: 4000 }, 'us.anthropic.claude-sonnet-4-20250514-v1:0')['additionalModelRequestFields'])
+      .toEqual({ thinking: { type: 'enabled', budget_tokens: 3999 } })
+    expect(chatToBedrock({ model: 'x', messages: [], reasoning_effort: 'minimal' }, 'amazon.nova-2-lite-v1:0')['additionalModelRequestFields'])
+      .toEqual({ reasoningConfig: { type: 'enabled', maxReasoningEffort: 'low' } })
+    expect(chatToBedrock({ model: 'x', messages: [], reasoning_effort: 'high' }, 'meta.llama3-70b-instruct-v1:0')['additionalModelRequestFields']).toBeUndefined()
+  })
+})
+
+const input = (over: Partial<AttemptInput> = {}): AttemptInput => ({
+  operation: 'chat', body: { model: 'x', messages: [{ role: 'user', content: 'hi' }] }, rawBody: undefined, stream: false,
+  upstreamModel: MODEL, apiKey: undefined, clientHeaders: {},
+  provider: { name: 'bedrock', type: 'bedrock', baseUrl: '', region: 'us-east-1', accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', headers: {} },
+  ...over,
+})
+
+describe('bedrock buildRequest and sign', () => {
+  it('derives the regional endpoint and URL-encodes the model id', () => {
+    const req = bedrockAdapter.buildRequest(input())
+    expect(req).toMatchObject({ origin: 'https://bedrock-runtime.us-east-1.amazonaws.com', path: '/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse', method: 'POST' })
+    expect(bedrockAdapter.buildRequest(input({ stream: true })).path).toBe('/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse-stream')
+    expect(bedrockAdapter.buildRequest(input({ provider: { ...input().provider, baseUrl: 'http://127.0.0.1:4010' } })).origin).toBe('http://127.0.0.1:4010')
+  })
+
+  it('signs deterministically for a fixed date; the signature follows the body', async () => {
+    const req = bedrockAdapter.buildRequest(input())
+    const creds = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'TOKEN' }
+    const date = new Date('2026-01-02T03:04:05Z')
+    const a = await signBedrockRequest(req, 'us-east-1', creds, date)
+    const again = await signBedrockRequest(req, 'us-east-1', creds, date)
+    const other = await signBedrockRequest({ ...req, body: '{"messages":[]}' }, 'us-east-1', creds, date)
+    expect(a.headers['host']).toBe('bedrock-runtime.us-east-1.amazonaws.com')
+    expect(a.headers['x-amz-date']).toBe('20260102T030405Z')
+    expect(a.headers['x-amz-security-token']).toBe('TOKEN')
+    expect(a.headers['content-type']).toBe('application/json')
+    expect(a.headers['authorization']).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20260102\/us-east-1\/bedrock\/aws4_request, SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token, Signature=[0-9a-f]{64}$/,
+    )
+    expect(again.headers['authorization']).toBe(a.headers['authorization'])
+    expect(other.headers['authorization']).not.toBe(a.headers['authorization'])
+    expect(a.body).toBe(req.body)
+    expect(req.headers['authorization']).toBeUndefined()
+  })
+
+  it('adapter.sign uses the provider credentials', async () => {
+    const signed = await bedrockAdapter.sign?.(bedrockAdapter.buildRequest(input()), input())
+    expect(signed?.headers['authorization']).toMatch(/Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/bedrock\/aws4_request/)
+    expect(signed?.headers['x-amz-security-token']).toBeUndefined()
+  })
+})
