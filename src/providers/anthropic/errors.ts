@@ -5,6 +5,7 @@
  */
 import { isObject } from '../../core/json.ts'
 import type { ProviderError } from '../types.ts'
+import { retryAfterMs } from '../retry-after.ts'
 
 /** Anthropic's ways of saying the prompt does not fit the model's context window. */
 const CONTEXT_LENGTH = /prompt is too long|input length and `?max_tokens`? exceed context limit|exceeds? (?:the )?context (?:limit|window)|input is too long/i
@@ -14,8 +15,8 @@ type Headers = Record<string, string | string[] | undefined>
 export function parseError(status: number, headers: Headers, body: Buffer): ProviderError {
   const { type, message } = readErrorBody(body, status)
   const err = classify(status, type, message)
-  const retryAfterMs = readRetryAfter(headers)
-  if (retryAfterMs !== undefined) err.retryAfterMs = retryAfterMs
+  const wait = retryAfterMs(headers)
+  if (wait !== undefined) err.retryAfterMs = wait
   return err
 }
 
@@ -70,23 +71,4 @@ function readErrorBody(body: Buffer, status: number): { type: string | undefined
   }
   const trimmed = text.trim().slice(0, 500)
   return { type: undefined, message: trimmed === '' ? `Anthropic returned HTTP ${status}` : trimmed }
-}
-
-function header(headers: Headers, name: string): string | undefined {
-  const v = headers[name]
-  return Array.isArray(v) ? v[0] : v
-}
-
-function nonNegative(raw: string | undefined): number | undefined {
-  if (raw === undefined || raw.trim() === '') return undefined
-  const n = Number(raw)
-  return Number.isFinite(n) && n >= 0 ? n : undefined
-}
-
-/** retry-after-ms (milliseconds) wins over retry-after (seconds); HTTP-date forms are ignored (no clock here). */
-export function readRetryAfter(headers: Headers): number | undefined {
-  const ms = nonNegative(header(headers, 'retry-after-ms'))
-  if (ms !== undefined) return ms
-  const seconds = nonNegative(header(headers, 'retry-after'))
-  return seconds === undefined ? undefined : Math.round(seconds * 1000)
 }

@@ -112,15 +112,23 @@ describe('native stream translator', () => {
     expect(t.finishReasons?.()).toEqual(['end_turn'])
   })
 
-  it('forwards an error event, then reports it and forwards nothing more', () => {
+  it('reports an error event instead of forwarding it (the pipeline renders one), and forwards nothing more', () => {
     const t = adapter.streamTranslator(attempt({ operation: 'messages', body: {}, stream: true }), { clientWantsUsage: true })
     const frames = run(t, [
       eventFromLine('{"type":"message_start","message":{"id":"m","model":"c","usage":{"input_tokens":3,"output_tokens":1}}}'),
       eventFromLine('{"type":"error","error":{"type":"api_error","message":"Internal server error"}}'),
       eventFromLine('{"type":"message_stop"}'),
     ])
-    expect(frames).toHaveLength(2)
+    expect(frames).toHaveLength(1)
     expect(t.error()).toMatchObject({ status: 500, kind: 'server', message: 'Internal server error' })
+  })
+
+  it('reports a native stream cut before message_stop', () => {
+    const t = adapter.streamTranslator(attempt({ operation: 'messages', body: {}, stream: true }), { clientWantsUsage: true })
+    const frames = run(t, loadEvents('anthropic-text.chunks.txt').slice(0, 4))
+    expect(frames).toHaveLength(4)
+    expect(t.error()).toMatchObject({ kind: 'server', code: 'incomplete_stream' })
+    expect(t.usage()).toMatchObject({ inputTokens: 12 })
   })
 
   it('chat operations get the translating stream', () => {

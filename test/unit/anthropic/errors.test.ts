@@ -13,7 +13,8 @@ describe('parseError', () => {
 
   it('prefers retry-after-ms and reads array header values', () => {
     expect(parseError(429, { 'retry-after-ms': ['1500'], 'retry-after': '9' }, body('rate_limit_error', 'slow down')).retryAfterMs).toBe(1500)
-    expect(parseError(429, { 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' }, body('rate_limit_error', 'x')).retryAfterMs).toBeUndefined()
+    expect(parseError(429, { 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' }, body('rate_limit_error', 'x')).retryAfterMs).toBe(0)
+    expect(parseError(429, {}, body('rate_limit_error', 'x')).retryAfterMs).toBeUndefined()
   })
 
   it('529 overloaded_error -> 503 overloaded', () => {
