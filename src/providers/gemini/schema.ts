@@ -82,18 +82,15 @@ function clean(input: JsonObject, defs: JsonObject, depth: number): JsonObject {
   const type = out['type']
   const format = out['format']
   if (typeof format === 'string' && !(typeof type === 'string' && FORMATS[type]?.has(format))) delete out['format']
-  if (out['anyOf'] !== undefined && Array.isArray(out['anyOf'])) {
+  const anyOf = out['anyOf']
+  if (Array.isArray(anyOf)) {
     // anyOf: [X, {type:'null'}] is how JSON Schema spells "nullable X".
-    const variants = out['anyOf'].filter((v) => !(isObject(v) && v['type'] === 'null' && Object.keys(v).length === 1))
-    if (variants.length !== out['anyOf'].length) out['nullable'] = true
+    const variants = anyOf.filter((v) => !(isObject(v) && v['type'] === 'null' && Object.keys(v).length === 1))
+    if (variants.length !== anyOf.length) out['nullable'] = true
     const only = variants[0]
-    if (variants.length === 1 && isObject(only)) {
-      delete out['anyOf']
-      Object.assign(out, { ...only, ...out })
-      delete out['anyOf']
-    } else {
-      out['anyOf'] = variants
-    }
+    delete out['anyOf']
+    if (variants.length === 1 && isObject(only)) return { ...only, ...out }
+    out['anyOf'] = variants
   }
   return out
 }
