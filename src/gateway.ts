@@ -17,6 +17,7 @@ import { createListener } from './server/listener.ts'
 import type { PipelineDeps } from './pipeline/deps.ts'
 import type { IngressCodec } from './ingress/types.ts'
 import type { Operation } from './core/call.ts'
+import { anthropicIngress } from './ingress/anthropic/index.ts'
 
 export interface GatewayOptions {
   loaded: LoadedConfig
@@ -35,9 +36,9 @@ export interface Gateway {
   shutdown(graceMs?: number): Promise<void>
 }
 
-async function loadCodecs(): Promise<Partial<Record<Operation, IngressCodec>>> {
-  const codecs: Partial<Record<Operation, IngressCodec>> = {}
-  return codecs
+/** Ingress APIs served on non-native targets by translation through OpenAI Chat. */
+function ingressCodecs(): Partial<Record<Operation, IngressCodec>> {
+  return { messages: anthropicIngress }
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
@@ -58,7 +59,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     ledger: { record() {} },
     observability: accessLogObservability(log, config.logging.access_log),
     health: createTargetHealth(config),
-    codecs: await loadCodecs(),
+    codecs: ingressCodecs(),
     log,
   }
   const app = createApp({

@@ -66,3 +66,8 @@ export interface Observability {
   /** Access log and metrics for requests refused before a CallInfo existed (401, 400, 404). */
   refused(info: { requestId: string; method: string; path: string; status: number; code: string; durationMs: number }): void
 }
+
+/** Durable record of admin actions: who (admin key id), what, when. */
+export interface AuditLog {
+  record(entry: { actor: string; action: string; target: string; detail?: Record<string, unknown> }): void
+}

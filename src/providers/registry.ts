@@ -5,11 +5,17 @@
 import type { ProviderKind } from './types.ts'
 import { azureKind, openAICompatibleKind, openAIKind } from './openai/index.ts'
 import { mockKind } from './mock/index.ts'
+import { anthropicKind } from './anthropic/index.ts'
+import { geminiKind } from './gemini/index.ts'
+import { bedrockKind } from './bedrock/index.ts'
 
 const kinds = new Map<string, ProviderKind>([
   ['openai', openAIKind],
   ['openai-compatible', openAICompatibleKind],
   ['azure', azureKind],
+  ['anthropic', anthropicKind],
+  ['gemini', geminiKind],
+  ['bedrock', bedrockKind],
   ['mock', mockKind],
 ])
 

@@ -1,5 +1,6 @@
 /**
- * A provider's vendor keys, used in turn. A key the vendor rejects (401/403) leaves the rotation;
+ * A provider's vendor keys, used in turn. A key the vendor rejects (401/403) leaves the rotation
+ * for REJECTED_REST_MS (a revoked key stays out; a rotated-back one returns by itself);
  * a key answered with 429 rests for the vendor's retry-after while the others serve.
  * Keys are only ever named by their last four characters.
  */
@@ -13,17 +14,19 @@ export interface KeyPool {
   available(now?: number): number
 }
 
+export const REJECTED_REST_MS = 5 * 60_000
+
 export const keyHint = (key: string): string => `...${key.slice(-4)}`
 
 export function createKeyPool(keys: readonly string[], onEvent?: (msg: string, hint: string) => void): KeyPool {
-  const entries = keys.map((key) => ({ key, rejected: false, restUntil: 0 }))
+  const entries = keys.map((key) => ({ key, restUntil: 0 }))
   let next = 0
   return {
     size: entries.length,
     pick(now = Date.now()) {
       for (let i = 0; i < entries.length; i++) {
         const e = entries[(next + i) % entries.length]
-        if (e && !e.rejected && e.restUntil <= now) {
+        if (e && e.restUntil <= now) {
           next = (next + i + 1) % entries.length
           return e.key
         }
@@ -34,15 +37,15 @@ export function createKeyPool(keys: readonly string[], onEvent?: (msg: string, h
       const e = entries.find((x) => x.key === key)
       if (!e) return
       if (status === 401 || status === 403) {
-        if (!e.rejected) onEvent?.('vendor rejected a key; it is out of rotation', keyHint(key))
-        e.rejected = true
+        if (e.restUntil <= now) onEvent?.('vendor rejected a key; it is out of rotation for 5 minutes', keyHint(key))
+        e.restUntil = now + REJECTED_REST_MS
       } else if (status === 429) {
         e.restUntil = now + (retryAfterMs ?? 1000)
         onEvent?.('vendor rate-limited a key; resting it', keyHint(key))
       }
     },
     available(now = Date.now()) {
-      return entries.filter((e) => !e.rejected && e.restUntil <= now).length
+      return entries.filter((e) => e.restUntil <= now).length
     },
   }
 }

@@ -1,0 +1,67 @@
+/**
+ * PostgreSQL through `pg` (pure JS). `?schema=name` in the URL selects (and creates) a schema, so
+ * tenants of one database, and test runs, never see each other's tables.
+ */
+import pg from 'pg'
+import type { Row, SqlDb, SqlValue } from './sql.ts'
+
+export async function openPostgres(url: string): Promise<SqlDb> {
+  const u = new URL(url)
+  const schema = u.searchParams.get('schema') ?? undefined
+  u.searchParams.delete('schema')
+  if (schema && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`store.url: schema must match [a-z_][a-z0-9_]*, got "${schema}"`)
+  const pool = new pg.Pool({
+    connectionString: u.toString(),
+    max: 10,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  })
+  // A dropped connection must not crash the process; queries will fail and callers retry.
+  pool.on('error', () => {})
+  if (schema) {
+    const c = await pool.connect()
+    try {
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
+    } finally {
+      c.release()
+    }
+  }
+  const make = (run: (sql: string, params?: unknown[]) => Promise<{ rows: Row[] }>): Omit<SqlDb, 'transaction' | 'ping' | 'close'> => ({
+    dialect: 'postgres',
+    async query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+      return (await run(sql, params as unknown[])).rows as T[]
+    },
+    async exec(sql: string) {
+      await run(sql)
+    },
+  })
+  const api: SqlDb = {
+    ...make((sql, params) => pool.query(sql, params)),
+    async transaction(fn) {
+      const client = await pool.connect()
+      try {
+        await client.query('BEGIN')
+        const inner: SqlDb = { ...make((sql, params) => client.query(sql, params)), transaction: (f) => f(inner), ping: api.ping, close: async () => {} }
+        const out = await fn(inner)
+        await client.query('COMMIT')
+        return out
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {})
+        throw err
+      } finally {
+        client.release()
+      }
+    },
+    async ping() {
+      try {
+        await pool.query('SELECT 1')
+        return true
+      } catch {
+        return false
+      }
+    },
+    close: () => pool.end(),
+  }
+  return api
+}

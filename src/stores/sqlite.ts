@@ -1,0 +1,72 @@
+/**
+ * SQLite through node:sqlite, in WAL mode. node:sqlite is synchronous; statements here are small
+ * and batched by their callers (the ledger writes in batches off the request path), and reads on
+ * the request path are served from memory, never from here.
+ */
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type { Row, SqlDb, SqlValue } from './sql.ts'
+
+const toSqlite = (sql: string): string => sql.replace(/\$(\d+)/g, '?$1')
+
+function bind(params: readonly SqlValue[]): Array<string | number | bigint | null> {
+  return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p))
+}
+
+export function openSqlite(path: string): SqlDb {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const db = new DatabaseSync(path)
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;')
+  const cache = new Map<string, StatementSync>()
+  const prepare = (sql: string): StatementSync => {
+    let st = cache.get(sql)
+    if (!st) {
+      st = db.prepare(toSqlite(sql))
+      if (cache.size < 500) cache.set(sql, st)
+    }
+    return st
+  }
+  let depth = 0
+  const api: SqlDb = {
+    dialect: 'sqlite',
+    async query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+      const st = prepare(sql)
+      if (/^\s*(select|with|pragma)|\breturning\b/i.test(sql)) return st.all(...bind(params)) as T[]
+      st.run(...bind(params))
+      return []
+    },
+    async exec(sql) {
+      db.exec(sql)
+    },
+    async transaction(fn) {
+      // node:sqlite is synchronous and single-connection: nested calls join the outer transaction.
+      if (depth > 0) return fn(api)
+      depth++
+      db.exec('BEGIN IMMEDIATE')
+      try {
+        const out = await fn(api)
+        db.exec('COMMIT')
+        return out
+      } catch (err) {
+        db.exec('ROLLBACK')
+        throw err
+      } finally {
+        depth--
+      }
+    },
+    async ping() {
+      try {
+        db.prepare('SELECT 1').get()
+        return true
+      } catch {
+        return false
+      }
+    },
+    async close() {
+      cache.clear()
+      if (db.isOpen) db.close()
+    },
+  }
+  return api
+}
