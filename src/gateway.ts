@@ -1,11 +1,13 @@
 /**
  * Composition root: builds every component from a loaded config and starts the HTTP server.
  * main.ts (the CLI) and the end-to-end tests both start the gateway through here, so tests run
- * the real thing.
+ * the real thing. Each concern contributes through its factory; this file only wires them.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
+import type { Hono } from 'hono'
+import type { Redis } from 'ioredis'
 import type { LoadedConfig } from './config/load.ts'
 import { buildDeployments } from './routing/deployments.ts'
 import { createTargetHealth } from './routing/health.ts'
@@ -17,7 +19,11 @@ import { createListener } from './server/listener.ts'
 import type { PipelineDeps } from './pipeline/deps.ts'
 import type { IngressCodec } from './ingress/types.ts'
 import type { Operation } from './core/call.ts'
+import type { Guard } from './core/ports.ts'
 import { anthropicIngress } from './ingress/anthropic/index.ts'
+import { openSqlDb, type SqlDb } from './stores/sql.ts'
+import { createRedis } from './stores/redis.ts'
+import { adminAuth } from './admin/auth.ts'
 
 export interface GatewayOptions {
   loaded: LoadedConfig
@@ -41,19 +47,41 @@ function ingressCodecs(): Partial<Record<Operation, IngressCodec>> {
   return { messages: anthropicIngress }
 }
 
+/** Things to close on shutdown, in reverse order of creation. */
+type Closer = () => Promise<void> | void
+
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config } = opts.loaded
   const log = opts.log
   const warn = (msg: string, fields?: Record<string, unknown>) => log.warn(fields ?? {}, msg)
-  const deployments = buildDeployments(config, (level, msg, fields) => log[level](fields ?? {}, msg))
-  const auth = createAuthenticator(config, warn)
+  const closers: Closer[] = []
   let draining = false
+
+  // Stores: the SQL store (SQLite by default, Postgres by URL) and, when configured, Redis.
+  const db: SqlDb = await openSqlDb(config.store.url)
+  closers.push(() => db.close())
+  let redisUp = false
+  const redis: Redis | undefined = config.redis.url
+    ? createRedis(config.redis.url, (state, err) => {
+      if (state === 'down' && redisUp) log.warn({ err: err?.message }, 'redis unavailable; applying redis.on_failure policy')
+      if (state === 'ready' && !redisUp) log.info('redis connected')
+      redisUp = state === 'ready'
+    })
+    : undefined
+  if (redis) closers.push(() => { redis.disconnect() })
+
+  const deployments = buildDeployments(config, (level, msg, fields) => log[level](fields ?? {}, msg))
+  closers.push(() => deployments.close())
+  const auth = createAuthenticator(config, warn)
+
+  // Limits, then budgets: each guard reserves before the call and settles after it.
+  const guards: Guard[] = []
 
   const pipeline: PipelineDeps = {
     config,
     deployments,
     auth,
-    guards: [],
+    guards,
     cache: undefined,
     pricing: unknownPricing,
     ledger: { record() {} },
@@ -62,10 +90,24 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     codecs: ingressCodecs(),
     log,
   }
+
+  // Admin API routes, mounted under /admin/v1 behind the admin-key check.
+  const adminRoutes: Array<(admin: Hono) => void> = []
+
   const app = createApp({
     config,
     auth,
-    readiness: async () => ({ ready: !draining, detail: { draining } }),
+    readiness: async () => {
+      const sql = await db.ping()
+      const redisOk = redis ? redisUp : undefined
+      return { ready: !draining && sql, detail: { draining, store: sql ? 'ok' : 'down', ...(redis ? { redis: redisOk ? 'ok' : 'down' } : {}) } }
+    },
+    mount: [
+      (root) => {
+        root.use('/admin/v1/*', adminAuth(config.server.admin_keys, auth))
+        for (const add of adminRoutes) add(root)
+      },
+    ],
   })
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, createListener(() => pipeline, () => app))
@@ -93,7 +135,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const timer = setTimeout(() => server.closeAllConnections(), graceMs)
       await closed
       clearTimeout(timer)
-      await deployments.close()
+      for (const close of closers.reverse()) {
+        try {
+          await close()
+        } catch (err) {
+          log.warn({ err }, 'error while closing')
+        }
+      }
     },
   }
 }

@@ -21,6 +21,8 @@ export function createListener(pipeline: () => PipelineDeps, app: () => Hono) {
     const path = q === -1 ? url : url.slice(0, q)
     const method = req.method ?? 'GET'
     let route: Route | undefined = method === 'POST' ? MODEL_ROUTES.get(path) : undefined
+    // Claude Code calls /v1/messages?beta=true: the query travels to native targets.
+    if (route && q !== -1) route = { ...route, query: url.slice(q + 1) }
     if (!route && path.startsWith('/v1/') && !isGatewayOwnedV1(path, method) && PASSTHROUGH_METHODS.has(method)) {
       route = { operation: 'passthrough', ingress: 'openai', path: path.slice(3), query: q === -1 ? undefined : url.slice(q + 1), method: method as Route['method'] }
     }
