@@ -1,0 +1,205 @@
+/**
+ * `npm run bench`: the gateway's own cost, as ratios. Starts a vendor stand-in, a minimal undici
+ * pass-through and Switchboard (each its own process) on loopback, drives each path with
+ * autocannon for a fixed time, then measures time to first streamed byte sequentially.
+ * Every loop is bounded; the script stops by itself.
+ *
+ *   npm run bench -- [--duration 5] [--connections 32] [--only direct,minimal,bare,all,redis] [--repeat 1]
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { request } from 'undici'
+import autocannon from 'autocannon'
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '32' },
+    only: { type: 'string', default: 'direct,minimal,bare,all' },
+    repeat: { type: 'string', default: '1' },
+    'ttfb-samples': { type: 'string', default: '300' },
+  },
+})
+const DURATION = Number(values.duration)
+const CONNECTIONS = Number(values.connections)
+const ONLY = new Set(values.only.split(','))
+const REPEAT = Number(values.repeat)
+const TTFB_SAMPLES = Number(values['ttfb-samples'])
+const here = new URL('.', import.meta.url).pathname
+const root = join(here, '..')
+const KEY = 'sk-sb-bench-key-000000000000'
+
+const freePort = (): Promise<number> => new Promise((resolve) => {
+  const s = createServer()
+  s.listen(0, '127.0.0.1', () => {
+    const p = (s.address() as { port: number }).port
+    s.close(() => resolve(p))
+  })
+})
+
+function spawnTs(file: string, env: Record<string, string>, args: string[] = []): { child: ChildProcess; port: Promise<number> } {
+  const child = fork(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] })
+  const port = new Promise<number>((resolve, reject) => {
+    child.once('message', (m) => resolve((m as { port: number }).port))
+    child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)))
+  })
+  return { child, port }
+}
+
+async function waitHealthy(url: string): Promise<void> {
+  const deadline = Date.now() + 15_000
+  while (Date.now() < deadline) {
+    try {
+      const r = await request(`${url}/healthz`)
+      await r.body.text()
+      if (r.statusCode === 200) return
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`gateway at ${url} did not become healthy`)
+}
+
+function gatewayConfig(vendor: string, features: 'bare' | 'all' | 'redis', dir: string): string {
+  const all = features !== 'bare'
+  return `
+server: { host: 127.0.0.1, admin_keys: ["bench-admin"] }
+store: { url: "sqlite://${join(dir, 'bench.db')}" }
+${features === 'redis' ? `redis: { url: "redis://127.0.0.1:6379", key_prefix: "sbbench:${process.pid}:" }` : ''}
+providers:
+  up: { type: openai, base_url: ${vendor}/v1, keys: ["sk-vendor-bench"] }
+models:
+  bench:
+    targets: [{ provider: up, model: bench-model }]
+    pricing: { input: 0.15, output: 0.6 }
+teams:
+  bench:
+    ${all ? 'limits: { rpm: 100000000, tpm: 100000000000, concurrency: 100000 }' : ''}
+    ${all ? 'budget: { usd: 100000000, period: monthly }' : ''}
+    keys: { bench: { key: "${KEY}" } }
+telemetry: { metrics: ${all}, otlp_endpoint: "${all ? vendor : ''}" }
+logging: { level: ${all ? 'info' : 'warn'}, access_log: ${all} }
+`
+}
+
+interface Run { name: string; mode: 'json' | 'stream'; rps: number; p50: number; p99: number; errors: number }
+
+const body = (stream: boolean) => JSON.stringify({ model: 'bench', messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Say something about foxes.' }], ...(stream ? { stream: true } : {}) })
+
+async function load(name: string, url: string, stream: boolean): Promise<Run> {
+  const result = await autocannon({
+    url: `${url}/v1/chat/completions`,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: DURATION,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+    body: body(stream),
+  })
+  return { name, mode: stream ? 'stream' : 'json', rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx }
+}
+
+async function ttfb(url: string): Promise<number> {
+  const samples: number[] = []
+  const deadline = Date.now() + 20_000
+  for (let i = 0; i < TTFB_SAMPLES && Date.now() < deadline; i++) {
+    const t0 = performance.now()
+    const r = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: body(true) })
+    let first = 0
+    for await (const _chunk of r.body) {
+      if (!first) first = performance.now() - t0
+    }
+    if (i >= 20) samples.push(first) // warm-up excluded
+  }
+  samples.sort((a, b) => a - b)
+  return samples[Math.floor(samples.length / 2)] ?? Number.NaN
+}
+
+const rssPeakKb = (pid: number | undefined): number => {
+  if (!pid) return 0
+  try {
+    const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) : 0
+  } catch { return 0 }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-bench-'))
+  const children: ChildProcess[] = []
+  try {
+    const vendorProc = spawnTs(join(here, 'stand-in-server.ts'), {})
+    children.push(vendorProc.child)
+    const vendor = `http://127.0.0.1:${await vendorProc.port}`
+    const targets: Array<{ name: string; url: string; pid?: number }> = []
+    if (ONLY.has('direct')) targets.push({ name: 'direct', url: vendor, pid: vendorProc.child.pid })
+    if (ONLY.has('minimal')) {
+      const p = spawnTs(join(here, 'minimal-proxy.ts'), { UPSTREAM: vendor })
+      children.push(p.child)
+      targets.push({ name: 'minimal', url: `http://127.0.0.1:${await p.port}`, pid: p.child.pid })
+    }
+    for (const features of ['bare', 'all', 'redis'] as const) {
+      if (!ONLY.has(features)) continue
+      const cfg = join(dir, `${features}.yaml`)
+      writeFileSync(cfg, gatewayConfig(vendor, features, join(dir, features)))
+      const port = await freePort()
+      const child = fork(join(root, 'src/main.ts'), ['--config', cfg, '--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] })
+      children.push(child)
+      const url = `http://127.0.0.1:${port}`
+      await waitHealthy(url)
+      targets.push({ name: `switchboard-${features}`, url, pid: child.pid })
+    }
+
+    const runs: Run[] = []
+    const ttfbs = new Map<string, number>()
+    for (let r = 0; r < REPEAT; r++) {
+      for (const stream of [false, true]) {
+        for (const t of targets) {
+          await load(t.name, t.url, stream) // warm-up, 1/5 of the time
+            .catch(() => undefined)
+          runs.push(await load(t.name, t.url, stream))
+        }
+      }
+    }
+    for (const t of targets) ttfbs.set(t.name, await ttfb(t.url))
+
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN
+    const pick = (name: string, mode: string) => runs.filter((x) => x.name === name && x.mode === mode)
+    const lines: string[] = []
+    lines.push(`Switchboard benchmark: ${DURATION}s x ${CONNECTIONS} connections per run, ${REPEAT} repeat(s), node ${process.version}`)
+    lines.push('path                 mode    req/s     p50ms  p99ms  errors  vs-direct  vs-minimal')
+    for (const mode of ['json', 'stream']) {
+      const direct = median(pick('direct', mode).map((x) => x.rps))
+      const minimal = median(pick('minimal', mode).map((x) => x.rps))
+      for (const t of targets) {
+        const rs = pick(t.name, mode)
+        const rps = median(rs.map((x) => x.rps))
+        const p50 = median(rs.map((x) => x.p50))
+        const p99 = median(rs.map((x) => x.p99))
+        const errors = rs.reduce((n, x) => n + x.errors, 0)
+        lines.push(`${t.name.padEnd(20)} ${mode.padEnd(7)} ${rps.toFixed(0).padStart(7)}  ${p50.toFixed(1).padStart(6)} ${p99.toFixed(1).padStart(6)}  ${String(errors).padStart(6)}  ${(rps / direct).toFixed(2).padStart(8)}x  ${(rps / minimal).toFixed(2).padStart(9)}x`)
+      }
+    }
+    lines.push('')
+    lines.push('time to first streamed byte (median of sequential requests), and peak RSS:')
+    const minTtfb = ttfbs.get('minimal')
+    const minRss = rssPeakKb(targets.find((t) => t.name === 'minimal')?.pid)
+    for (const t of targets) {
+      const v = ttfbs.get(t.name) ?? Number.NaN
+      const rss = rssPeakKb(t.pid)
+      const added = minTtfb === undefined ? '' : `  added vs minimal: ${(v - minTtfb).toFixed(3)} ms`
+      const rssRatio = minRss ? `  (${(rss / minRss).toFixed(2)}x minimal)` : ''
+      lines.push(`${t.name.padEnd(20)} ttfb ${v.toFixed(3)} ms${added}   peak RSS ${(rss / 1024).toFixed(1)} MiB${rssRatio}`)
+    }
+    process.stdout.write(`${lines.join('\n')}\n`)
+  } finally {
+    for (const c of children) c.kill('SIGTERM')
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`)
+  process.exit(1)
+})
