@@ -29,6 +29,18 @@ export interface Principal {
   cache?: boolean
   metadata?: Readonly<Record<string, string>>
   tags?: readonly string[]
+  /** The key's own rate limits (runtime keys). Config keys' limits are read from the config by keyId. */
+  limits?: KeyLimits
+}
+
+/** Requests per second/minute/day, tokens per minute/day, in-flight requests (same shape as config `limits`). */
+export interface KeyLimits {
+  readonly rps?: number
+  readonly rpm?: number
+  readonly rpd?: number
+  readonly tpm?: number
+  readonly tpd?: number
+  readonly concurrency?: number
 }
 
 export interface CallInfo {
