@@ -31,6 +31,16 @@ export interface Principal {
   tags?: readonly string[]
   /** The key's own rate limits (runtime keys). Config keys' limits are read from the config by keyId. */
   limits?: KeyLimits
+  /** The key's own budget (runtime keys). Config keys' budgets are read from the config by keyId. */
+  budget?: KeyBudget
+}
+
+/** Same shape as config `budget`. */
+export interface KeyBudget {
+  readonly usd: number
+  readonly period: 'daily' | 'weekly' | 'monthly' | 'total'
+  readonly alert_at?: number
+  readonly per_run_usd?: number
 }
 
 /** Requests per second/minute/day, tokens per minute/day, in-flight requests (same shape as config `limits`). */
