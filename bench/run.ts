@@ -85,11 +85,22 @@ logging: { level: ${all ? 'info' : 'warn'}, access_log: ${all} }
 `
 }
 
-interface Run { name: string; mode: 'json' | 'stream'; rps: number; p50: number; p99: number; errors: number }
+interface Run { name: string; mode: 'json' | 'stream'; rps: number; p50: number; p99: number; errors: number; cpuUsPerReq: number }
+
+/** utime+stime of a process in microseconds (Linux /proc), to report CPU per request: on a small
+ * shared machine the load generator competes for cores, so CPU per request is the steadier figure. */
+function cpuUs(pid: number | undefined): number {
+  if (!pid) return 0
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * (1_000_000 / 100)
+  } catch { return 0 }
+}
 
 const body = (stream: boolean) => JSON.stringify({ model: 'bench', messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Say something about foxes.' }], ...(stream ? { stream: true } : {}) })
 
-async function load(name: string, url: string, stream: boolean): Promise<Run> {
+async function load(name: string, url: string, stream: boolean, pid?: number): Promise<Run> {
+  const cpu0 = cpuUs(pid)
   const result = await autocannon({
     url: `${url}/v1/chat/completions`,
     method: 'POST',
@@ -98,7 +109,8 @@ async function load(name: string, url: string, stream: boolean): Promise<Run> {
     headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
     body: body(stream),
   })
-  return { name, mode: stream ? 'stream' : 'json', rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx }
+  const cpu = cpuUs(pid) - cpu0
+  return { name, mode: stream ? 'stream' : 'json', rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, cpuUsPerReq: result.requests.total ? cpu / result.requests.total : 0 }
 }
 
 async function ttfb(url: string): Promise<number> {
@@ -156,9 +168,8 @@ async function main(): Promise<void> {
     for (let r = 0; r < REPEAT; r++) {
       for (const stream of [false, true]) {
         for (const t of targets) {
-          await load(t.name, t.url, stream) // warm-up, 1/5 of the time
-            .catch(() => undefined)
-          runs.push(await load(t.name, t.url, stream))
+          await load(t.name, t.url, stream).catch(() => undefined) // warm-up
+          runs.push(await load(t.name, t.url, stream, t.pid))
         }
       }
     }
@@ -168,17 +179,19 @@ async function main(): Promise<void> {
     const pick = (name: string, mode: string) => runs.filter((x) => x.name === name && x.mode === mode)
     const lines: string[] = []
     lines.push(`Switchboard benchmark: ${DURATION}s x ${CONNECTIONS} connections per run, ${REPEAT} repeat(s), node ${process.version}`)
-    lines.push('path                 mode    req/s     p50ms  p99ms  errors  vs-direct  vs-minimal')
+    lines.push('path                 mode    req/s     p50ms  p99ms  errors  vs-direct  vs-minimal  cpu-us/req  cpu vs minimal')
     for (const mode of ['json', 'stream']) {
       const direct = median(pick('direct', mode).map((x) => x.rps))
       const minimal = median(pick('minimal', mode).map((x) => x.rps))
+      const minimalCpu = median(pick('minimal', mode).map((x) => x.cpuUsPerReq))
       for (const t of targets) {
         const rs = pick(t.name, mode)
         const rps = median(rs.map((x) => x.rps))
         const p50 = median(rs.map((x) => x.p50))
         const p99 = median(rs.map((x) => x.p99))
         const errors = rs.reduce((n, x) => n + x.errors, 0)
-        lines.push(`${t.name.padEnd(20)} ${mode.padEnd(7)} ${rps.toFixed(0).padStart(7)}  ${p50.toFixed(1).padStart(6)} ${p99.toFixed(1).padStart(6)}  ${String(errors).padStart(6)}  ${(rps / direct).toFixed(2).padStart(8)}x  ${(rps / minimal).toFixed(2).padStart(9)}x`)
+        const cpu = median(rs.map((x) => x.cpuUsPerReq))
+        lines.push(`${t.name.padEnd(20)} ${mode.padEnd(7)} ${rps.toFixed(0).padStart(7)}  ${p50.toFixed(1).padStart(6)} ${p99.toFixed(1).padStart(6)}  ${String(errors).padStart(6)}  ${(rps / direct).toFixed(2).padStart(8)}x  ${(rps / minimal).toFixed(2).padStart(9)}x  ${cpu.toFixed(1).padStart(10)}  ${(minimalCpu / cpu).toFixed(2).padStart(13)}x`)
       }
     }
     lines.push('')
