@@ -24,6 +24,7 @@ import { anthropicIngress } from './ingress/anthropic/index.ts'
 import { openSqlDb, type SqlDb } from './stores/sql.ts'
 import { createRedis } from './stores/redis.ts'
 import { adminAuth } from './admin/auth.ts'
+import { createResponseCache } from './cache/index.ts'
 
 export interface GatewayOptions {
   loaded: LoadedConfig
@@ -82,7 +83,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     deployments,
     auth,
     guards,
-    cache: undefined,
+    // Always present: Idempotency-Key is honoured even with cache.enabled false (docs/cache.md).
+    cache: createResponseCache({ config, redis, log }),
     pricing: unknownPricing,
     ledger: { record() {} },
     observability: accessLogObservability(log, config.logging.access_log),

@@ -30,9 +30,11 @@ export type CachedResponse =
 
 export interface ResponseCache {
   /** Undefined = not eligible (bypass). Otherwise a lookup that may hit. */
-  lookup(call: CallInfo): Promise<{ result: 'hit'; response: CachedResponse } | { result: 'miss' } | { result: 'bypass' }>
+  lookup(call: CallInfo): Promise<{ result: 'hit'; response: CachedResponse; headers?: Readonly<Record<string, string>> } | { result: 'miss' } | { result: 'bypass' }>
   /** Called once with a complete successful response. */
   store(call: CallInfo, response: CachedResponse): void
+  /** Called once instead of store() after a 'miss' that produced nothing to store (failed, cut, client gone). */
+  abandon?(call: CallInfo): void
 }
 
 export interface Pricing {

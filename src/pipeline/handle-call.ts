@@ -56,6 +56,7 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
   let success: AttemptSuccess | undefined
   let failure: GatewayError | undefined
   let clientAborted = false
+  let stored = false
 
   const abort = new AbortController()
   const onClose = () => {
@@ -111,6 +112,7 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
       const lookup = await deps.cache.lookup(call)
       cache = lookup.result
       if (lookup.result === 'hit') {
+        if (lookup.headers) Object.assign(state.headers, lookup.headers)
         success = replayCached(res, state, lookup.response)
         return
       }
@@ -147,7 +149,10 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
       if (reason instanceof TransportError && reason.failure === 'total_timeout') last = { kind: 'transport', failure: 'total_timeout' }
       throw finalError(last, lastProvider)
     }
-    if (success && cache === 'miss' && deps.cache && success.cacheable) deps.cache.store(call, success.cacheable)
+    if (success && cache === 'miss' && deps.cache && success.cacheable) {
+      deps.cache.store(call, success.cacheable)
+      stored = true
+    }
   } catch (err) {
     failure = toGatewayError(err)
     if (failure.status >= 500 && failure.code === 'internal_error') deps.log.error({ err, requestId }, 'internal error')
@@ -173,6 +178,8 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
       clientAborted,
     }
     if (call) {
+      // A miss that stored nothing releases duplicates waiting on its Idempotency-Key.
+      if (cache === 'miss' && !stored) deps.cache?.abandon?.(call)
       for (let i = reservations.length - 1; i >= 0; i--) {
         try { reservations[i]!.settle(outcome) } catch (err) { deps.log.error({ err, requestId }, 'settling a reservation failed') }
       }
@@ -203,7 +210,7 @@ function replayCached(res: ServerResponse, state: ResponseState, cached: CachedR
   if (cached.kind === 'body') {
     sendBody(res, cached.status, cached.contentType, cached.body, headers)
   } else {
-    res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+    res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' })
     for (const f of cached.frames) res.write(f)
     res.end()
   }

@@ -1,0 +1,117 @@
+/**
+ * The response cache and Idempotency-Key replay, behind the pipeline's ResponseCache port.
+ *
+ * lookup() runs after auth and the limit/budget guards, so hits still count against request
+ * limits and are traced and recorded (at zero cost, with the saving). A call that returns 'miss'
+ * is collected by the pipeline and ends in exactly one store() (complete, successful) or
+ * abandon() (anything else), which is what releases duplicates waiting on its Idempotency-Key.
+ * With the cache disabled and no Idempotency-Key, lookup() is two header checks.
+ */
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { CallInfo } from '../core/call.ts'
+import type { CachedResponse, ResponseCache } from '../core/ports.ts'
+import type { Config } from '../config/schema.ts'
+import { createIdempotency, type Ticket } from '../idempotency/coordinator.ts'
+import { idempotencyKeyOf } from '../idempotency/idempotency-key.ts'
+import type { CacheBackend } from './backend.ts'
+import { CACHEABLE_OPERATIONS, cachePolicy, idempotencyTtl } from './cache-policy.ts'
+import { hashOf, requestHash } from './canonical-request.ts'
+import { decodeEntry, encodeEntry } from './entry-codec.ts'
+import { looksComplete } from './complete-response.ts'
+import { memoryBackend } from './memory-backend.ts'
+import { redisBackend } from './redis-backend.ts'
+
+export interface ResponseCacheOptions {
+  config: Config
+  redis: Redis | undefined
+  log: Logger
+}
+
+/** What lookup() decided for a call that went on to the vendor, for store()/abandon(). */
+interface Pending {
+  cacheKey: string | undefined
+  ttlMs: number
+  ticket: Ticket | undefined
+  idempotencyTtlMs: number
+}
+
+type LookupResult = Awaited<ReturnType<ResponseCache['lookup']>>
+const BYPASS: Promise<LookupResult> = Promise.resolve({ result: 'bypass' })
+const MISS: LookupResult = { result: 'miss' }
+const REPLAY_HEADERS = { 'x-switchboard-idempotent-replay': 'true' } as const
+
+/** A lock outlives the longest a request may run, so a crashed replica's key frees itself. */
+const LOCK_MARGIN_MS = 30_000
+
+export function createResponseCache(opts: ResponseCacheOptions): ResponseCache & { readonly backend: CacheBackend['kind'] } {
+  const { config, log } = opts
+  const backend = opts.redis ? redisBackend(opts.redis, log) : memoryBackend(config.cache.max_bytes)
+  const prefix = opts.redis ? config.redis.key_prefix : ''
+  const idempotency = createIdempotency({ backend, prefix, lockTtlMs: config.routing.timeouts.total_ms + LOCK_MARGIN_MS, log })
+  // Keyed by the call object: gone with the request, never keeps it alive.
+  const pending = new WeakMap<CallInfo, Pending>()
+
+  const scopeOf = (call: CallInfo): string =>
+    config.cache.scope === 'global' ? 'global' : config.cache.scope === 'key' ? `key:${call.principal.keyId}` : `team:${call.principal.team}`
+
+  const storeEntry = (key: string, response: CachedResponse, ttlMs: number) => {
+    encodeEntry(response)
+      .then((entry) => backend.set(key, entry, ttlMs))
+      .catch((err: unknown) => log.warn({ err }, 'response cache: could not store a response'))
+  }
+
+  return {
+    backend: backend.kind,
+
+    lookup(call) {
+      const idemKey = CACHEABLE_OPERATIONS.has(call.operation) ? idempotencyKeyOf(call.headers) : undefined
+      if (idemKey === undefined && !config.cache.enabled) return BYPASS
+      return lookupSlow(call, idemKey)
+    },
+
+    store(call, response) {
+      const p = pending.get(call)
+      if (!p) return
+      pending.delete(call)
+      const ok = looksComplete(call, response)
+      if (p.ticket) idempotency.complete(p.ticket, ok ? response : undefined, p.idempotencyTtlMs)
+      if (ok && p.cacheKey) storeEntry(p.cacheKey, response, p.ttlMs)
+    },
+
+    abandon(call) {
+      const p = pending.get(call)
+      if (!p) return
+      pending.delete(call)
+      if (p.ticket) idempotency.complete(p.ticket, undefined, 0)
+    },
+  }
+
+  async function lookupSlow(call: CallInfo, idemKey: string | undefined): Promise<LookupResult> {
+    const policy = cachePolicy(call, config)
+    if (!policy && idemKey === undefined) return { result: 'bypass' }
+    const hash = requestHash(call)
+    const cacheKey = policy ? `${prefix}cache:${hashOf(scopeOf(call), hash)}` : undefined
+    let ticket: Ticket | undefined
+    const idempotencyTtlMs = idemKey === undefined ? 0 : idempotencyTtl(call, config)
+    if (idemKey !== undefined) {
+      const begun = await idempotency.begin(call.principal.team, idemKey, hash)
+      if (begun.kind === 'replay') return { result: 'hit', response: begun.response, headers: REPLAY_HEADERS }
+      ticket = begun.ticket
+    }
+    if (policy?.lookup && cacheKey) {
+      const v = await backend.get(cacheKey)
+      if (v?.kind === 'result') {
+        try {
+          const response = await decodeEntry(v.entry)
+          if (ticket) idempotency.complete(ticket, response, idempotencyTtlMs)
+          return { result: 'hit', response }
+        } catch (err) {
+          log.warn({ err }, 'response cache: unreadable entry; treating as a miss')
+        }
+      }
+    }
+    pending.set(call, { cacheKey, ttlMs: policy?.ttlMs ?? 0, ticket, idempotencyTtlMs })
+    return MISS
+  }
+}
