@@ -11,7 +11,11 @@ import type { Redis } from 'ioredis'
 import type { LoadedConfig } from './config/load.ts'
 import { buildDeployments } from './routing/deployments.ts'
 import { createTargetHealth } from './routing/health.ts'
-import { createAuthenticator } from './auth/authenticator.ts'
+import { nominalPrice } from './routing/nominal-price.ts'
+import { createLimits } from './limits/index.ts'
+import { createKeyService } from './keys/key-service.ts'
+import { keyAdminRoutes } from './admin/keys.ts'
+import { teamAdminRoutes } from './admin/teams.ts'
 import { accessLogObservability } from './telemetry/access-log.ts'
 import { unknownPricing } from './accounting/no-pricing.ts'
 import { createApp } from './server/app.ts'
@@ -73,10 +77,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const deployments = buildDeployments(config, (level, msg, fields) => log[level](fields ?? {}, msg))
   closers.push(() => deployments.close())
-  const auth = createAuthenticator(config, warn)
+  // Virtual keys: served from memory, the SQL store is the source of truth (docs/keys.md).
+  const keys = await createKeyService({ config, db, redis, log })
+  closers.push(() => keys.close())
+  const auth = keys.auth
 
   // Limits, then budgets: each guard reserves before the call and settles after it.
   const guards: Guard[] = []
+  // Rate limits (docs/limits.md); also keeps targets under their vendor's rpm/tpm.
+  const limits = createLimits({ config, redis, log, targets: deployments.targets, health: createTargetHealth(config, { targets: deployments.targets, price: nominalPrice(() => pipeline.pricing) }) })
+  guards.push(...limits.guards)
+  closers.push(() => limits.close())
 
   const pipeline: PipelineDeps = {
     config,
@@ -88,13 +99,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     pricing: unknownPricing,
     ledger: { record() {} },
     observability: accessLogObservability(log, config.logging.access_log),
-    health: createTargetHealth(config),
+    health: limits.health,
     codecs: ingressCodecs(),
     log,
   }
 
   // Admin API routes, mounted under /admin/v1 behind the admin-key check.
   const adminRoutes: Array<(admin: Hono) => void> = []
+  adminRoutes.push(keyAdminRoutes({ config, keys }), teamAdminRoutes({ config, keys }))
 
   const app = createApp({
     config,
@@ -102,7 +114,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     readiness: async () => {
       const sql = await db.ping()
       const redisOk = redis ? redisUp : undefined
-      return { ready: !draining && sql, detail: { draining, store: sql ? 'ok' : 'down', ...(redis ? { redis: redisOk ? 'ok' : 'down' } : {}) } }
+      return { ready: !draining && sql, detail: { draining, store: sql ? 'ok' : 'down', ...(redis ? { redis: redisOk ? 'ok' : 'down' } : {}), limits: limits.stats().mode, keys: keys.status(), circuits: pipeline.health.openCircuits() } }
     },
     mount: [
       (root) => {
@@ -133,9 +145,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     async shutdown(graceMs = config.server.shutdown_grace_ms) {
       draining = true
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // Keep-alive connections become idle as their last response ends: close them as they do,
+      // so shutdown takes as long as the slowest in-flight request, not the keep-alive timeout.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50)
       server.closeIdleConnections()
       const timer = setTimeout(() => server.closeAllConnections(), graceMs)
       await closed
+      clearInterval(sweep)
       clearTimeout(timer)
       for (const close of closers.reverse()) {
         try {

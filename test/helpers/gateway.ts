@@ -14,6 +14,8 @@ export interface TestGateway extends Gateway {
 
 export async function startTestGateway(yaml: string, env: Record<string, string | undefined> = {}): Promise<TestGateway> {
   const loaded = parseConfig(yaml, 'test.yaml', env)
+  // Tests never share the default on-disk store: unless a test names one, it gets its own in memory.
+  if (!/^\s*store:/m.test(yaml)) loaded.config.store.url = 'sqlite::memory:'
   const logs: string[] = []
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {

@@ -1,0 +1,91 @@
+/**
+ * The real binary: --check-config, start-up failures, and graceful shutdown on SIGTERM with a
+ * stream in flight.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createServer } from 'node:net'
+import OpenAI from 'openai'
+import { startStandIn, sse, chatChunks, type StandIn } from '../helpers/stand-in.ts'
+
+const MAIN = new URL('../../src/main.ts', import.meta.url).pathname
+const dir = mkdtempSync(join(tmpdir(), 'sbcli-'))
+const write = (name: string, text: string) => {
+  const p = join(dir, name)
+  writeFileSync(p, text)
+  return p
+}
+const freePort = (): Promise<number> => new Promise((resolve) => {
+  const s = createServer()
+  s.listen(0, '127.0.0.1', () => {
+    const p = (s.address() as { port: number }).port
+    s.close(() => resolve(p))
+  })
+})
+
+let vendor: StandIn
+beforeAll(async () => { vendor = await startStandIn() })
+afterAll(async () => { await vendor?.close() })
+
+describe('switchboard CLI', () => {
+  it('--check-config accepts a valid file and exits 0', () => {
+    const cfg = write('ok.yaml', 'providers: { m: { type: mock } }\nmodels: { demo: { targets: [{ provider: m, model: mock-1 }] } }\n')
+    const r = spawnSync(process.execPath, [MAIN, '--config', cfg, '--check-config'], { encoding: 'utf8' })
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain(`${cfg} is valid (1 models, 1 providers)`)
+  })
+
+  it('--check-config rejects a bad file naming the file and key path, exit 2', () => {
+    const cfg = write('bad.yaml', 'models: { demo: { targets: [{ provider: nope, model: x }] } }\n')
+    const r = spawnSync(process.execPath, [MAIN, '--config', cfg, '--check-config'], { encoding: 'utf8' })
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain(`invalid config ${cfg}`)
+    expect(r.stderr).toContain('models.demo.targets[0].provider: unknown provider "nope"')
+  })
+
+  it('SWITCHBOARD_CONFIG selects the file when --config is absent', () => {
+    const cfg = write('env.yaml', 'server: { port: nope }\n')
+    const r = spawnSync(process.execPath, [MAIN, '--check-config'], { encoding: 'utf8', env: { ...process.env, SWITCHBOARD_CONFIG: cfg } })
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain(cfg)
+    expect(r.stderr).toContain('server.port')
+  })
+
+  it('SIGTERM lets an in-flight stream finish, then exits 0 promptly', async () => {
+    vendor.queue.push(sse(chatChunks(Array.from({ length: 20 }, (_, i) => `w${i} `)), { delayMs: 50 }))
+    const port = await freePort()
+    const cfg = write('run.yaml', `
+server: { port: ${port}, shutdown_grace_ms: 10000 }
+store: { url: "sqlite://${join(dir, 'run.db')}" }
+providers: { up: { type: openai, base_url: ${vendor.url}/v1, keys: [k] } }
+models: { m: { targets: [{ provider: up, model: x }] } }
+teams: { t: { keys: { k: { key: sk-sb-cli } } } }
+`)
+    const child = spawn(process.execPath, [MAIN, '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const out: string[] = []
+    child.stdout.on('data', (c: Buffer) => out.push(c.toString()))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    const deadline = Date.now() + 10_000
+    while (!out.join('').includes('switchboard listening') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+
+    const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'sk-sb-cli', maxRetries: 0 })
+    const stream = await client.chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: 'x' }] })
+    let text = ''
+    let signalled = false
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? ''
+      if (!signalled) {
+        signalled = true
+        child.kill('SIGTERM')
+      }
+    }
+    expect(text).toBe(Array.from({ length: 20 }, (_, i) => `w${i} `).join(''))
+    const t0 = Date.now()
+    expect(await exited).toBe(0)
+    expect(Date.now() - t0).toBeLessThan(3000)
+    expect(out.join('')).toContain('shutdown complete')
+  })
+})

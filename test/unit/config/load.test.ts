@@ -1,0 +1,101 @@
+/** A bad config fails at start-up naming the file, the key path and what was expected. */
+import { describe, expect, it } from 'vitest'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ConfigError, loadConfigFile, parseConfig } from '../../../src/config/load.ts'
+
+const base = `
+providers:
+  up: { type: openai, keys: ["k"] }
+models:
+  gpt-4o: { targets: [{ provider: up, model: gpt-4o }] }
+`
+
+function problems(yaml: string, env: Record<string, string> = {}): string[] {
+  try {
+    parseConfig(yaml, 'cfg.yaml', env)
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError)
+    expect((err as ConfigError).message).toContain('cfg.yaml')
+    return (err as ConfigError).problems
+  }
+  throw new Error('expected the config to be rejected')
+}
+
+describe('config loading', () => {
+  it('accepts a valid config and fills defaults', () => {
+    const { config } = parseConfig(base, 'cfg.yaml', {})
+    expect(config.server.port).toBe(8080)
+    expect(config.routing.retries.max_attempts).toBe(4)
+    expect(config.models['gpt-4o']?.targets[0]?.weight).toBe(1)
+  })
+
+  it('names an unknown key with its full path', () => {
+    expect(problems(`${base}\nserver: { prot: 1 }\n`)).toEqual(['server.prot: unknown key (check the spelling; see docs/config.md)'])
+  })
+
+  it('names a wrong type with its path and what was expected', () => {
+    const p = problems(`${base}\nserver: { port: eighty }\n`)
+    expect(p).toHaveLength(1)
+    expect(p[0]).toMatch(/^server\.port: .*expected number/i)
+  })
+
+  it('names a bad enum value', () => {
+    const p = problems(`${base}\nrouting: { strategy: fastest }\n`)
+    expect(p[0]).toMatch(/^routing\.strategy: .*"weighted"/)
+  })
+
+  it('checks cross references: a target naming an unknown provider', () => {
+    expect(problems(`
+providers: { up: { type: openai, keys: [k] } }
+models: { gpt-4o: { targets: [{ provider: nope, model: x }] } }
+`)).toEqual(['models.gpt-4o.targets[0].provider: unknown provider "nope"; expected one of: up'])
+  })
+
+  it('checks cross references: a fallback naming an unknown model', () => {
+    expect(problems(`${base.replace('gpt-4o }] }', 'gpt-4o }], fallbacks: [claude] }')}`)).toEqual(['models.gpt-4o.fallbacks[0]: unknown model "claude"; expected a name defined under models'])
+  })
+
+  it('requires a base_url for azure and openai-compatible providers', () => {
+    expect(problems(`providers: { a: { type: azure, keys: [k] }, b: { type: openai-compatible } }`)).toEqual([
+      'providers.a.base_url: required for type azure (e.g. https://<resource>.openai.azure.com)',
+      'providers.b.base_url: required for type openai-compatible (e.g. http://vllm:8000/v1)',
+    ])
+  })
+
+  it('reports YAML syntax errors', () => {
+    expect(problems('models: [unclosed')[0]).toMatch(/^YAML syntax:/)
+  })
+
+  it('interpolates ${VAR}, ${VAR:-default} and ${file:/path}', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sbcfg-'))
+    writeFileSync(join(dir, 'key'), 'from-file\n')
+    const { config, missingVars } = parseConfig(`
+server: { port: "\${PORT:-9090}", host: "\${HOST}" }
+providers: { up: { type: openai, keys: ["\${file:${join(dir, 'key')}}", "\${UNSET_KEY}"] } }
+`, 'cfg.yaml', { HOST: '0.0.0.0' })
+    expect(config.server.port).toBe(9090)
+    expect(config.server.host).toBe('0.0.0.0')
+    expect(config.providers.up?.keys).toEqual(['from-file', ''])
+    expect([...missingVars]).toEqual(['UNSET_KEY'])
+  })
+
+  it('names an unreadable ${file:} with its key path', () => {
+    expect(problems('server: { host: "${file:/nonexistent/x}" }')).toEqual(['server.host: cannot read ${file:/nonexistent/x}: ENOENT'])
+  })
+
+  it('interpolation cannot change the document structure', () => {
+    const { config } = parseConfig('server: { host: "${H}" }', 'cfg.yaml', { H: 'a: {b: 1}' })
+    expect(config.server.host).toBe('a: {b: 1}')
+  })
+
+  it('a missing file is an error naming it', async () => {
+    await expect(loadConfigFile('/nonexistent/switchboard.yaml', {})).rejects.toMatchObject({ problems: ['cannot read the file: ENOENT'] })
+  })
+
+  it('the shipped config is valid', async () => {
+    const { config } = await loadConfigFile(new URL('../../../config/switchboard.yaml', import.meta.url).pathname, {})
+    expect(Object.keys(config.models)).toContain('demo')
+  })
+})
