@@ -1,29 +1,47 @@
 /**
- * Resolves the caller from the presented key. Lookups are in memory (no store round trip on the
- * request path). With `server.auth: none` every call is the anonymous principal of team `default`.
+ * Resolves the caller from the presented key: sha256 of the key, then one Map lookup in the key
+ * index (no store round trip on the request path), then a constant-time digest check and the
+ * expiry. With `server.auth: none` every call is the anonymous principal of team `default`.
  */
 import type { Config } from '../config/schema.ts'
 import type { Principal } from '../core/call.ts'
 import type { Authenticator } from '../core/ports.ts'
 import { GatewayError } from '../core/errors.ts'
-import { configKeysByHash } from './config-keys.ts'
-import { presentedKey, sha256Hex } from './present-key.ts'
+import type { KeyCache } from '../keys/key-cache.ts'
+import { digestsEqual } from '../keys/key-material.ts'
+import type { FailedAuthThrottle } from './failed-auth-throttle.ts'
+import { presentedKey } from './present-key.ts'
+import { createHash } from 'node:crypto'
 
-const ANONYMOUS: Principal = { keyId: 'anonymous', keyName: 'anonymous', team: 'default' }
+const ANONYMOUS: Principal = Object.freeze({ keyId: 'anonymous', keyName: 'anonymous', team: 'default' })
 
 export const invalidKey = (why: string): GatewayError =>
   new GatewayError({ status: 401, code: 'invalid_api_key', message: `${why} Pass a Switchboard virtual key as 'Authorization: Bearer <key>' (or x-api-key).` })
 
-export function createAuthenticator(config: Config, warn: (msg: string, fields: Record<string, unknown>) => void): Authenticator {
+const NOT_VALID = 'The API key is not valid (unknown, revoked or expired).'
+
+export function createAuthenticator(config: Config, keys: KeyCache, throttle: FailedAuthThrottle): Authenticator {
   if (config.server.auth === 'none') return { authenticate: () => ANONYMOUS }
-  const keys = configKeysByHash(config, warn)
+  const refuse = (why: string, remote: string | undefined): never => {
+    const wait = throttle.fail(remote)
+    if (wait !== undefined) {
+      throw new GatewayError({
+        status: 429,
+        code: 'rate_limit_exceeded',
+        message: `Too many failed authentications from your address; retry in ${wait} s with a valid key.`,
+        headers: { 'retry-after': String(wait) },
+      })
+    }
+    throw invalidKey(why)
+  }
   return {
-    authenticate(headers) {
+    authenticate(headers, remote) {
       const key = presentedKey(headers)
-      if (!key) throw invalidKey('No API key was provided.')
-      const found = keys.get(sha256Hex(key))
-      if (!found) throw invalidKey('The API key is not valid (unknown, revoked or expired).')
-      if (found.expiresAt !== undefined && found.expiresAt <= Date.now()) throw invalidKey('The API key is not valid (unknown, revoked or expired).')
+      if (!key) return refuse('No API key was provided.', remote)
+      const digest = createHash('sha256').update(key).digest()
+      const found = keys.lookup(digest.toString('hex'))
+      if (!found || !digestsEqual(found.digest, digest)) return refuse(NOT_VALID, remote)
+      if (found.expiresAt !== undefined && found.expiresAt <= Date.now()) return refuse(NOT_VALID, remote)
       return found.principal
     },
   }
