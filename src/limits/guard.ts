@@ -1,0 +1,231 @@
+/**
+ * The `limits` guard: reserves against every scope that applies (key, team, key on model, team on
+ * model) before the call, and settles to the real token usage after it. Shared counters live in
+ * Redis when redis.url is set; otherwise, and as the fail-open fallback, in this replica's memory.
+ */
+import type { Logger } from 'pino'
+import type { Redis } from 'ioredis'
+import type { Config } from '../config/schema.ts'
+import type { CallInfo, CallOutcome } from '../core/call.ts'
+import type { Guard, Reservation } from '../core/ports.ts'
+import { limitExceeded, limiterUnavailable, rateLimitHeaders, type Decision } from './decision.ts'
+import { createMemoryStore, type Counters, type MemoryStore } from './memory-store.ts'
+import { createRedisStore, type RedisStore } from './redis-store.ts'
+import { createScopeResolver, type ScopeKind, type ScopePlan } from './scopes.ts'
+import { DAY_MS, MINUTE_MS } from './windows.ts'
+
+export type LimiterEvent =
+  | { type: 'rate_limited'; scope: ScopeKind }
+  | { type: 'redis_down'; error: string }
+  | { type: 'redis_up' }
+
+export interface LimiterStats {
+  /** Requests refused with 429, by the scope whose limit was hit. */
+  rateLimited: Record<ScopeKind, number>
+  /** Times the shared store went from reachable to unreachable. */
+  redisOutages: number
+  /** Reservations decided without Redis while it was unreachable (locally under fail-open, 503 under fail-closed). */
+  degradedDecisions: number
+  /** Settlements that could not reach Redis (their slots expire by TTL; their token correction is lost). */
+  settleFailures: number
+  /** 'shared' (Redis), 'local' (memory by config or fail-open fallback), 'unavailable' (fail-closed, Redis down). */
+  mode: 'shared' | 'local' | 'unavailable'
+}
+
+export interface LimitsGuard extends Guard {
+  stats(): LimiterStats
+  close(): void
+}
+
+export interface LimitsOptions {
+  config: Config
+  redis: Redis | undefined
+  log: Logger
+  onEvent?: (e: LimiterEvent) => void
+}
+
+/** How long after a Redis failure requests skip it before probing again (a hung server would otherwise cost commandTimeout per request). */
+const RETRY_SHARED_MS = 1000
+/** How long the first requests wait for the initial Redis connection. */
+const STARTUP_WAIT_MS = 2000
+/** Slots outlive the longest request by this much before a crashed replica's slot expires. */
+const SLOT_MARGIN_MS = 30_000
+
+const NO_OP: Reservation = { settle() {} }
+
+/** Tokens to charge once the call ended; see docs/limits.md "Reserve, then settle". */
+export function settledTokens(outcome: CallOutcome, reserved: number): number {
+  if (outcome.cache === 'hit') return 0
+  if (outcome.usage) return outcome.usage.inputTokens + outcome.usage.outputTokens
+  for (const a of outcome.attempts) if (a.error !== 'provider_disabled' && a.error !== 'no_key_available') return reserved
+  return 0
+}
+
+export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
+  const { config, redis, log } = opts
+  const resolver = createScopeResolver(config, config.redis.key_prefix)
+  const memory: MemoryStore = createMemoryStore()
+  const shared: RedisStore | undefined = redis ? createRedisStore(redis, config.routing.timeouts.total_ms + SLOT_MARGIN_MS) : undefined
+  const failClosed = config.redis.on_failure === 'fail-closed'
+  const instance = Math.random().toString(36).slice(2, 10)
+  let seq = 0
+  let down = false
+  let retryAt = 0
+  const stats: LimiterStats = {
+    rateLimited: { key: 0, team: 0, key_model: 0, team_model: 0 },
+    redisOutages: 0,
+    degradedDecisions: 0,
+    settleFailures: 0,
+    mode: redis ? 'shared' : 'local',
+  }
+
+  const markDown = (err: unknown) => {
+    retryAt = Date.now() + RETRY_SHARED_MS
+    if (down) return
+    down = true
+    stats.redisOutages++
+    stats.mode = failClosed ? 'unavailable' : 'local'
+    const error = err instanceof Error ? err.message : String(err)
+    log.warn({ err: error, policy: config.redis.on_failure }, failClosed
+      ? 'rate limits: redis unreachable; refusing limited requests with 503 (redis.on_failure fail-closed)'
+      : 'rate limits: redis unreachable; enforcing limits per replica in memory (redis.on_failure fail-open)')
+    opts.onEvent?.({ type: 'redis_down', error })
+  }
+  const markUp = () => {
+    if (!down) return
+    down = false
+    stats.mode = 'shared'
+    log.info('rate limits: redis reachable again; shared limits resumed')
+    opts.onEvent?.({ type: 'redis_up' })
+  }
+
+  // The first requests after start wait (briefly) for the initial connection instead of
+  // counting locally while Redis is merely still connecting.
+  let starting: Promise<void> | undefined
+  const onReady = () => { retryAt = 0 }
+  if (redis) {
+    redis.on('ready', onReady)
+    if (redis.status !== 'ready') {
+      starting = new Promise<void>((resolve) => {
+        const timer = setTimeout(done, STARTUP_WAIT_MS)
+        function done() {
+          clearTimeout(timer)
+          redis!.off('ready', done)
+          starting = undefined
+          resolve()
+        }
+        redis.once('ready', done)
+      })
+    }
+  }
+
+  const sharedUsable = (): boolean => {
+    if (redis!.status !== 'ready') {
+      markDown(new Error(`redis connection is ${redis!.status}`))
+      return false
+    }
+    return !down || Date.now() >= retryAt
+  }
+
+  const refuse = (plan: ScopePlan, d: Extract<Decision, { ok: false }>, tokens: number): never => {
+    const kind = plan.scopes[d.scope]!.kind
+    stats.rateLimited[kind]++
+    opts.onEvent?.({ type: 'rate_limited', scope: kind })
+    throw limitExceeded(plan, d, tokens)
+  }
+
+  const reserveLocally = (plan: ScopePlan, tokens: number): Reservation => {
+    const r = memory.reserve(plan, tokens, Date.now())
+    const d = r.decision
+    if (!d.ok) return refuse(plan, d, tokens)
+    const headers = rateLimitHeaders(plan, d)
+    if (!plan.tokens && !plan.concurrency) return headers ? { headers, settle() {} } : NO_OP
+    return new LocalReservation(memory, plan, r.counters!, tokens, d.now, headers)
+  }
+
+  return {
+    name: 'limits',
+    async reserve(call: CallInfo) {
+      const plan = resolver.resolve(call.principal, call.publicModel)
+      if (!plan) return undefined
+      const tokens = call.estimatedInputTokens + call.maxOutputTokens
+      if (!shared) return reserveLocally(plan, tokens)
+      if (starting) await starting
+      if (sharedUsable()) {
+        const member = `${instance}:${++seq}`
+        let d: Decision | undefined
+        try {
+          d = await shared.reserve(plan, tokens, member)
+        } catch (err) {
+          markDown(err)
+        }
+        if (d) {
+          markUp()
+          if (!d.ok) return refuse(plan, d, tokens)
+          const headers = rateLimitHeaders(plan, d)
+          if (!plan.tokens && !plan.concurrency) return headers ? { headers, settle() {} } : NO_OP
+          return new SharedReservation(shared, stats, plan, member, tokens, d.now, headers)
+        }
+      }
+      stats.degradedDecisions++
+      if (failClosed) throw limiterUnavailable()
+      return reserveLocally(plan, tokens)
+    },
+    stats: () => ({ ...stats, rateLimited: { ...stats.rateLimited } }),
+    close() {
+      memory.close()
+      redis?.off('ready', onReady)
+    },
+  }
+}
+
+class LocalReservation implements Reservation {
+  readonly headers: Readonly<Record<string, string>> | undefined
+  private readonly memory: MemoryStore
+  private readonly plan: ScopePlan
+  private readonly counters: Counters[]
+  private readonly tokens: number
+  private readonly at: number
+
+  constructor(memory: MemoryStore, plan: ScopePlan, counters: Counters[], tokens: number, at: number, headers: Record<string, string> | undefined) {
+    this.memory = memory
+    this.plan = plan
+    this.counters = counters
+    this.tokens = tokens
+    this.at = at
+    this.headers = headers
+  }
+
+  settle(outcome: CallOutcome): void {
+    const delta = this.plan.tokens ? settledTokens(outcome, this.tokens) - this.tokens : 0
+    this.memory.settle(this.plan, this.counters, delta, Math.floor(this.at / MINUTE_MS), Math.floor(this.at / DAY_MS))
+  }
+}
+
+class SharedReservation implements Reservation {
+  readonly headers: Readonly<Record<string, string>> | undefined
+  private readonly store: RedisStore
+  private readonly stats: LimiterStats
+  private readonly plan: ScopePlan
+  private readonly member: string
+  private readonly tokens: number
+  private readonly at: number
+
+  constructor(store: RedisStore, stats: LimiterStats, plan: ScopePlan, member: string, tokens: number, at: number, headers: Record<string, string> | undefined) {
+    this.store = store
+    this.stats = stats
+    this.plan = plan
+    this.member = member
+    this.tokens = tokens
+    this.at = at
+    this.headers = headers
+  }
+
+  settle(outcome: CallOutcome): void {
+    const delta = this.plan.tokens ? settledTokens(outcome, this.tokens) - this.tokens : 0
+    if (delta === 0 && !this.plan.concurrency) return
+    // Off the request path: the response is already sent. A failure leaves the slot to its TTL.
+    this.store.settle(this.plan, this.member, delta, Math.floor(this.at / MINUTE_MS), Math.floor(this.at / DAY_MS))
+      .catch(() => { this.stats.settleFailures++ })
+  }
+}
