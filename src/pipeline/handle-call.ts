@@ -13,6 +13,8 @@ import type { AttemptRecord, CacheResult, CallInfo, CallOutcome, IngressFormat, 
 import type { CachedResponse, Reservation, RequestObserver } from '../core/ports.ts'
 import { readBody } from '../server/read-body.ts'
 import { createPlan, type AttemptFailure } from '../routing/plan.ts'
+import { requestTotalMs } from '../routing/deployments.ts'
+import { noHealthyUpstream } from '../routing/no-upstream.ts'
 import { TransportError } from '../upstream/types.ts'
 import type { PipelineDeps } from './deps.ts'
 import { requestFallbacksFrom, requestIdFrom, runIdFrom, tagsFrom } from './headers.ts'
@@ -119,14 +121,17 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     }
     state.headers['x-switchboard-cache'] = cache
 
+    const totalMs = requestTotalMs(deps.config, publicModel)
     const plan = createPlan(publicModel, {
+      deadline: Date.now() + totalMs,
       config: deps.config,
       targets: deps.deployments.targets,
       order: deps.health.order,
       requestFallbacks: requestFallbacksFrom(req.headers),
     })
-    const totalTimer = setTimeout(() => abort.abort(new TransportError('total_timeout', 'the request exceeded routing.timeouts.total_ms')), deps.config.routing.timeouts.total_ms)
+    const totalTimer = setTimeout(() => abort.abort(new TransportError('total_timeout', 'the request exceeded its total timeout')), totalMs)
     let last: AttemptFailure | undefined
+    let reported: AttemptFailure | undefined
     let lastProvider: string | undefined
     try {
       for (let step = plan.next(); step; step = plan.next(last)) {
@@ -138,7 +143,11 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
           break
         }
         last = result.failure
-        lastProvider = step.target.provider.name
+        // The client hears the last vendor failure, not a later "circuit open" skip.
+        if (last.kind !== 'unavailable' || !reported) {
+          reported = last
+          lastProvider = step.target.provider.name
+        }
         if (result.committed) break
       }
     } finally {
@@ -146,8 +155,8 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     }
     if (!success && !state.committed && !clientAborted) {
       const reason = abort.signal.reason
-      if (reason instanceof TransportError && reason.failure === 'total_timeout') last = { kind: 'transport', failure: 'total_timeout' }
-      throw finalError(last, lastProvider)
+      if (reason instanceof TransportError && reason.failure === 'total_timeout') reported = { kind: 'transport', failure: 'total_timeout' }
+      throw finalError(reported ?? noHealthyUpstream(publicModel, deps.config, deps.deployments.targets, deps.health), lastProvider)
     }
     if (success && cache === 'miss' && deps.cache && success.cacheable) {
       deps.cache.store(call, success.cacheable)
@@ -156,7 +165,9 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
   } catch (err) {
     failure = toGatewayError(err)
     if (failure.status >= 500 && failure.code === 'internal_error') deps.log.error({ err, requestId }, 'internal error')
-    if (!clientAborted) sendError(res, failure, route.ingress, { ...state.headers, 'x-switchboard-attempts': String(attempts.length) })
+    const lastAttempt = attempts.at(-1)
+    const tried = lastAttempt ? { 'x-switchboard-provider': lastAttempt.provider, 'x-switchboard-model': lastAttempt.upstreamModel } : undefined
+    if (!clientAborted) sendError(res, failure, route.ingress, { ...state.headers, ...tried, 'x-switchboard-attempts': String(attempts.length) })
   } finally {
     res.off('close', onClose)
     const durationMs = performance.now() - t0

@@ -119,9 +119,13 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
   const adapter = provider.kind.adapter
   let request = adapter.buildRequest(input)
   if (adapter.sign) request = await adapter.sign(request, input)
+  // The circuit breaker's admission (in half-open, the single probe): a rejected attempt sends nothing.
+  if (!deps.health.started(target)) {
+    record(undefined, 'circuit_open')
+    return { ok: false, failure: { kind: 'unavailable', reason: `No healthy upstream: the circuit of target ${target.id} (provider "${provider.name}") is open.` }, committed: false }
+  }
   const attemptObs = ctx.observer?.attemptStarted({ provider: provider.name, upstreamModel: target.upstreamModel, attempt: step.attempt, serverAddress: request.origin, fallback: step.fallback })
   if (attemptObs) request = { ...request, headers: { ...request.headers, ...attemptObs.headers } }
-  deps.health.started(target)
 
   const fail = (failure: AttemptFailure, status: number | undefined, committed = false): AttemptResult => {
     const label = failure.kind === 'provider' ? failure.error.kind : failure.kind === 'transport' ? failure.failure : 'unavailable'

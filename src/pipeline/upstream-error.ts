@@ -37,7 +37,7 @@ export function finalError(last: AttemptFailure | undefined, provider: string | 
       status: 503,
       code: 'no_healthy_upstream',
       message: last?.reason ?? 'No healthy upstream can serve this model right now (every target is disabled, rate-limited or circuit-open). Retry later.',
-      headers: { 'retry-after': '5' },
+      headers: { 'retry-after': String(last?.retryAfterMs !== undefined ? Math.max(1, Math.ceil(last.retryAfterMs / 1000)) : 5) },
     })
   }
   if (last.kind === 'provider') return vendorErrorToClient(last.error, provider ?? 'upstream')
