@@ -2,6 +2,11 @@
  * Turns the config's providers and models into what routing works with: each provider with its
  * adapter, transport and key pool, and each model's targets. A provider whose key is unset is kept
  * but disabled, so its models answer 503 no_healthy_upstream instead of failing start-up.
+ *
+ * Timeouts: the most specific setting wins (target > model > provider > routing). connect_ms is
+ * per provider (connections are pooled per provider). total_ms means two things: on a model (or
+ * routing) it is the request's deadline across all attempts; on a provider or target it caps each
+ * attempt there, so one slow deployment cannot eat the whole deadline (unset: no per-attempt cap).
  */
 import type { Config, TargetEntry } from '../config/schema.ts'
 import { providerKind } from '../providers/registry.ts'
@@ -28,6 +33,7 @@ export interface Target {
   provider: ProviderRuntime
   upstreamModel: string
   weight: number
+  /** Merged timeouts; `totalMs` caps one attempt (Infinity: no cap beyond the request deadline). */
   timeouts: Timeouts
   entry: TargetEntry
 }
@@ -41,19 +47,28 @@ export interface Deployments {
 
 type Log = (level: 'warn' | 'info', msg: string, fields?: Record<string, unknown>) => void
 
-function mergeTimeouts(base: Timeouts, over: { connect_ms?: number; first_byte_ms?: number; idle_ms?: number; total_ms?: number } | undefined): Timeouts {
+type TimeoutsConfig = { connect_ms?: number; first_byte_ms?: number; idle_ms?: number; total_ms?: number }
+
+/** Overlays one level's timeouts; `total_ms` only where `withTotal` (providers and targets: per attempt). */
+function mergeTimeouts(base: Timeouts, over: TimeoutsConfig | undefined, withTotal: boolean): Timeouts {
   if (!over) return base
   return {
     connectMs: over.connect_ms ?? base.connectMs,
     firstByteMs: over.first_byte_ms ?? base.firstByteMs,
     idleMs: over.idle_ms ?? base.idleMs,
-    totalMs: over.total_ms ?? base.totalMs,
+    totalMs: withTotal ? over.total_ms ?? base.totalMs : base.totalMs,
   }
+}
+
+/** The request deadline for a public model: its own total_ms, else routing.timeouts.total_ms. */
+export function requestTotalMs(config: Config, publicModel: string): number {
+  return config.models[publicModel]?.timeouts?.total_ms ?? config.routing.timeouts.total_ms
 }
 
 export function buildDeployments(config: Config, log: Log): Deployments {
   const t = config.routing.timeouts
-  const defaults: Timeouts = { connectMs: t.connect_ms, firstByteMs: t.first_byte_ms, idleMs: t.idle_ms, totalMs: t.total_ms }
+  // totalMs here is the per-attempt cap: none unless a provider or target sets one.
+  const defaults: Timeouts = { connectMs: t.connect_ms, firstByteMs: t.first_byte_ms, idleMs: t.idle_ms, totalMs: Number.POSITIVE_INFINITY }
   const providers = new Map<string, ProviderRuntime>()
   for (const [name, p] of Object.entries(config.providers)) {
     const kind = providerKind(p.type)
@@ -68,7 +83,7 @@ export function buildDeployments(config: Config, log: Log): Deployments {
       disabled = `provider "${name}" has no API key configured (its key variable is unset)`
       log('warn', `${disabled}; its models will answer 503 no_healthy_upstream`, { provider: name })
     }
-    const timeouts = mergeTimeouts(defaults, p.timeouts)
+    const timeouts = mergeTimeouts(defaults, p.timeouts, true)
     const cfg: ProviderConfig = {
       name,
       type: p.type,
@@ -102,7 +117,7 @@ export function buildDeployments(config: Config, log: Log): Deployments {
         provider,
         upstreamModel: entry.model,
         weight: entry.weight,
-        timeouts: mergeTimeouts(mergeTimeouts(provider.timeouts, m.timeouts), entry.timeouts),
+        timeouts: mergeTimeouts(mergeTimeouts(provider.timeouts, m.timeouts, false), entry.timeouts, true),
         entry,
       })
     })

@@ -12,6 +12,8 @@ export interface KeyPool {
   readonly size: number
   /** Usable keys right now. */
   available(now?: number): number
+  /** When the first key becomes usable again (`now` when one already is); routing waits for it before a retry. */
+  readyAt?(now?: number): number
 }
 
 export const REJECTED_REST_MS = 5 * 60_000
@@ -46,6 +48,11 @@ export function createKeyPool(keys: readonly string[], onEvent?: (msg: string, h
     },
     available(now = Date.now()) {
       return entries.filter((e) => e.restUntil <= now).length
+    },
+    readyAt(now = Date.now()) {
+      let at = Number.POSITIVE_INFINITY
+      for (const e of entries) at = Math.min(at, Math.max(now, e.restUntil))
+      return at
     },
   }
 }

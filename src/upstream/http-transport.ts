@@ -2,6 +2,10 @@
  * The HTTP transport: one undici Agent per provider (it keeps a keep-alive pool per origin), so
  * each provider has its own connect timeout and connection budget. Bodies come back as Node
  * streams; nothing on this path touches web streams.
+ *
+ * Timeouts: connect (the Agent's, per provider), first byte (response headers), idle (longest gap
+ * between body chunks, so a stalled stream fails), and an optional per-attempt total (armed only
+ * when finite, so the default path costs no extra timer).
  */
 import { Agent } from 'undici'
 import { TransportError, type Timeouts, type Transport, type UpstreamRequest, type UpstreamResponse } from './types.ts'
@@ -13,22 +17,44 @@ export function createHttpTransport(opts: { connectMs: number; connections?: num
     keepAliveTimeout: 30_000,
     pipelining: 1,
   })
+  const send = async (req: UpstreamRequest, signal: AbortSignal, timeouts: Timeouts): Promise<UpstreamResponse> => {
+    try {
+      const res = await agent.request({
+        origin: req.origin,
+        path: req.path,
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+        signal,
+        headersTimeout: timeouts.firstByteMs,
+        bodyTimeout: timeouts.idleMs,
+      })
+      return { status: res.statusCode, headers: res.headers, body: res.body }
+    } catch (err) {
+      throw classifyTransportError(err, signal)
+    }
+  }
   return {
-    async send(req: UpstreamRequest, { signal, timeouts }: { signal: AbortSignal; timeouts: Timeouts }): Promise<UpstreamResponse> {
+    async send(req, { signal, timeouts }) {
+      if (!Number.isFinite(timeouts.totalMs)) return send(req, signal, timeouts)
+      // Per-attempt cap: our own controller, aborted by the caller's signal or by the timer.
+      const ac = new AbortController()
+      const onAbort = () => ac.abort(signal.reason)
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, { once: true })
+      const timer = setTimeout(() => ac.abort(new TransportError('total_timeout', `the attempt exceeded its total_ms (${timeouts.totalMs} ms)`)), timeouts.totalMs)
+      const done = () => {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', onAbort)
+      }
       try {
-        const res = await agent.request({
-          origin: req.origin,
-          path: req.path,
-          method: req.method,
-          headers: req.headers,
-          body: req.body,
-          signal,
-          headersTimeout: timeouts.firstByteMs,
-          bodyTimeout: timeouts.idleMs,
-        })
-        return { status: res.statusCode, headers: res.headers, body: res.body }
+        const res = await send(req, ac.signal, timeouts)
+        // undici destroys the body with the abort reason, so a late timeout reads as total_timeout.
+        res.body.once('close', done)
+        return res
       } catch (err) {
-        throw classifyTransportError(err, signal)
+        done()
+        throw err
       }
     },
     close: () => agent.close(),
