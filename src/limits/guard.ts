@@ -10,7 +10,7 @@ import type { CallInfo, CallOutcome } from '../core/call.ts'
 import type { Guard, Reservation } from '../core/ports.ts'
 import { limitExceeded, limiterUnavailable, rateLimitHeaders, type Decision } from './decision.ts'
 import { createMemoryStore, type Counters, type MemoryStore } from './memory-store.ts'
-import { createRedisStore, type RedisStore } from './redis-store.ts'
+import { createRedisStore, preloadScripts, type RedisStore } from './redis-store.ts'
 import { createScopeResolver, type ScopeKind, type ScopePlan } from './scopes.ts'
 import { DAY_MS, MINUTE_MS } from './windows.ts'
 
@@ -103,6 +103,7 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
   // counting locally while Redis is merely still connecting.
   let starting: Promise<void> | undefined
   const onReady = () => { retryAt = 0 }
+  const unloadScripts = redis ? preloadScripts(redis) : undefined
   if (redis) {
     redis.on('ready', onReady)
     if (redis.status !== 'ready') {
@@ -174,6 +175,7 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
     stats: () => ({ ...stats, rateLimited: { ...stats.rateLimited } }),
     close() {
       memory.close()
+      unloadScripts?.()
       redis?.off('ready', onReady)
     },
   }

@@ -112,6 +112,19 @@ export interface RedisStore {
   settle(plan: ScopePlan, member: string, delta: number, minute: number, day: number): Promise<void>
 }
 
+/**
+ * Loads both scripts on every (re)connection, so a settlement is never the first use of its script:
+ * a NOSCRIPT retry would send it after a later request's reservation on the same connection.
+ */
+export function preloadScripts(redis: Redis): () => void {
+  const load = () => {
+    for (const s of [RESERVE, SETTLE]) redis.script('LOAD', s.lua).catch(() => {})
+  }
+  redis.on('ready', load)
+  if (redis.status === 'ready') load()
+  return () => { redis.off('ready', load) }
+}
+
 export function createRedisStore(redis: Redis, slotTtlMs: number): RedisStore {
   return {
     async reserve(plan, tokens, member) {

@@ -59,10 +59,9 @@ const backends: Array<[string, boolean, (ttl?: number) => StoreUnderTest]> = [
 for (const [name, enabled, make] of backends) {
   describe.skipIf(!enabled)(`limit store contract: ${name}`, () => {
     let store: StoreUnderTest
-    let prefix: string
     beforeAll(() => { store = make() })
     afterAll(async () => { await store.close() })
-    const fresh = () => (prefix = `sbtest:${runId()}:`)
+    const fresh = () => `sbtest:${runId()}:`
 
     it('admits exactly N per minute, then refuses with the count and the time to the window end', async () => {
       await awayFromBoundary(60_000, 3000)
@@ -129,7 +128,6 @@ for (const [name, enabled, make] of backends) {
       await a.settle(0)
       expect((await store.reserve(plan, 1)).d.ok).toBe(true)
     })
-    void prefix
   })
 }
 
