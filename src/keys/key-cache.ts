@@ -12,7 +12,7 @@ import type { KeyRecord } from './key-record.ts'
 import { principalOf } from './key-record.ts'
 import type { KeyStore } from './key-store.ts'
 
-export const POLL_MS = 1000
+export const POLL_MS = 500
 /**
  * Rows are re-read this far behind the newest change seen: a transaction that took its
  * updated_at before a later one but committed after it is still picked up.

@@ -1,0 +1,127 @@
+/**
+ * Shared by the keys e2e suites: probes for the real Redis and Postgres (skip with a visible
+ * message on a machine without them; never skip under CI=true), an admin client that keeps every
+ * response body for the key-material grep, and per-run store URLs.
+ */
+import { rmSync } from 'node:fs'
+import { request } from 'node:http'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runId, type TestGateway } from '../helpers/gateway.ts'
+
+export const ADMIN_KEY = 'sb-admin-test-0123456789'
+export const PG_BASE = 'postgres://postgres@127.0.0.1:5432/test'
+export const REDIS_URL = 'redis://127.0.0.1:6379'
+
+function reachable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port })
+    const done = (ok: boolean) => {
+      s.destroy()
+      resolve(ok)
+    }
+    s.setTimeout(500, () => done(false))
+    s.once('connect', () => done(true))
+    s.once('error', () => done(false))
+  })
+}
+
+export const IN_CI = process.env.CI === 'true'
+export const pgAvailable = IN_CI || (await reachable(5432))
+export const redisAvailable = IN_CI || (await reachable(6379))
+if (!pgAvailable) console.warn('keys e2e: PostgreSQL is not reachable at 127.0.0.1:5432; the Postgres suites are SKIPPED')
+if (!redisAvailable) console.warn('keys e2e: Redis is not reachable at 127.0.0.1:6379; the Redis suites are SKIPPED')
+
+export const pgSchema = (): string => `sbtest_${runId()}`.toLowerCase()
+export const pgUrl = (schema: string): string => `${PG_BASE}?schema=${schema}`
+export const sqlitePath = (): string => join(tmpdir(), `sb-keys-${runId()}.db`)
+export const sqliteUrl = (path: string): string => `sqlite://${path}`
+export function removeSqlite(path: string): void {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true })
+}
+
+export interface AdminResult {
+  status: number
+  text: string
+  body: Record<string, unknown>
+}
+
+export type Obj = Record<string, unknown>
+/** The `data` array of a list response. */
+export const listOf = (r: AdminResult): Obj[] => r.body.data as Obj[]
+
+/** Every admin response body seen, for the "no key material after creation" grep. */
+export const adminResponses: Array<{ path: string; method: string; status: number; text: string }> = []
+
+export async function admin(gw: TestGateway, method: string, path: string, body?: unknown, key: string | null = ADMIN_KEY): Promise<AdminResult> {
+  const headers: Record<string, string> = {}
+  if (key !== null) headers.authorization = `Bearer ${key}`
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  const r = await fetch(`${gw.url}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
+  const text = await r.text()
+  adminResponses.push({ path, method, status: r.status, text })
+  let parsed: Record<string, unknown> = {}
+  try { parsed = JSON.parse(text) as Record<string, unknown> } catch { parsed = {} }
+  return { status: r.status, text, body: parsed }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** Polls `check` every 25 ms until it is true or `timeoutMs` passes; returns the elapsed ms (or -1). */
+export async function within(timeoutMs: number, check: () => Promise<boolean>): Promise<number> {
+  const t0 = performance.now()
+  while (performance.now() - t0 < timeoutMs) {
+    if (await check()) return performance.now() - t0
+    await sleep(25)
+  }
+  return (await check()) ? performance.now() - t0 : -1
+}
+
+/**
+ * POST a small chat with `key`; returns the status. `from` picks the client address (any
+ * 127.x.y.z works on loopback) so tests that poll with failing keys do not trip each other's
+ * failed-auth throttle.
+ */
+export function chatStatus(gw: TestGateway, key: string, model = 'gpt-a', header: 'authorization' | 'x-api-key' | 'api-key' = 'authorization', from?: string): Promise<number> {
+  const body = JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] })
+  return new Promise((resolve, reject) => {
+    const req = request(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      localAddress: from,
+      agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), [header]: header === 'authorization' ? `Bearer ${key}` : key },
+    }, (res) => {
+      res.resume()
+      res.on('end', () => resolve(res.statusCode ?? 0))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/** Drops a per-run Postgres schema (best effort: a leftover schema is harmless). */
+export async function dropPgSchema(schema: string): Promise<void> {
+  const { default: pg } = await import('pg')
+  const c = new pg.Client({ connectionString: PG_BASE })
+  try {
+    await c.connect()
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+  } catch {
+    // ignore
+  } finally {
+    await c.end().catch(() => {})
+  }
+}
+
+/** Runs one statement against the test database (to break or mend a gateway's store on purpose). */
+export async function pgExec(sql: string): Promise<void> {
+  const { default: pg } = await import('pg')
+  const c = new pg.Client({ connectionString: PG_BASE })
+  await c.connect()
+  try {
+    await c.query(sql)
+  } finally {
+    await c.end()
+  }
+}
