@@ -16,7 +16,10 @@ import { createLimits } from './limits/index.ts'
 import { createKeyService } from './keys/key-service.ts'
 import { keyAdminRoutes } from './admin/keys.ts'
 import { teamAdminRoutes } from './admin/teams.ts'
-import { accessLogObservability } from './telemetry/access-log.ts'
+import { createTelemetry } from './telemetry/telemetry.ts'
+import { circuitStates } from './telemetry/metrics.ts'
+import { createAuditLog } from './audit/audit-log.ts'
+import { auditRoutes } from './admin/audit.ts'
 import { unknownPricing } from './accounting/no-pricing.ts'
 import { createApp } from './server/app.ts'
 import { createListener } from './server/listener.ts'
@@ -74,6 +77,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     })
     : undefined
   if (redis) closers.push(() => { redis.disconnect() })
+  // Audit trail of admin actions (docs/observability.md); written before the store closes.
+  const audit = await createAuditLog(db, log)
+  closers.push(() => audit.flush())
+  // Metrics, traces, access log (docs/observability.md).
+  const telemetry = await createTelemetry(config, opts.env, log)
+  closers.push(() => telemetry.close())
 
   const deployments = buildDeployments(config, (level, msg, fields) => log[level](fields ?? {}, msg))
   closers.push(() => deployments.close())
@@ -98,7 +107,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     cache: createResponseCache({ config, redis, log }),
     pricing: unknownPricing,
     ledger: { record() {} },
-    observability: accessLogObservability(log, config.logging.access_log),
+    observability: telemetry.observability,
     health: limits.health,
     codecs: ingressCodecs(),
     log,
@@ -106,11 +115,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   // Admin API routes, mounted under /admin/v1 behind the admin-key check.
   const adminRoutes: Array<(admin: Hono) => void> = []
+  adminRoutes.push(auditRoutes(audit))
+  telemetry.metrics?.rateLimitedFrom(() => limits.stats().rateLimited)
+  telemetry.metrics?.circuitOpenFrom(circuitStates(deployments.targets, () => pipeline.health.openCircuits()))
   adminRoutes.push(keyAdminRoutes({ config, keys }), teamAdminRoutes({ config, keys }))
 
   const app = createApp({
     config,
     auth,
+    metrics: telemetry.scrape,
     readiness: async () => {
       const sql = await db.ping()
       const redisOk = redis ? redisUp : undefined

@@ -160,11 +160,15 @@ export const configSchema = z.strictObject({
   telemetry: z.strictObject({
     service_name: z.string().default('switchboard'),
     otlp_endpoint: z.string().default(''),
-    otlp_protocol: z.enum(['http/protobuf', 'grpc']).default('http/protobuf'),
+    otlp_protocol: z.enum(['http/protobuf', 'http/json', 'grpc']).default('http/protobuf'),
     capture_content: bool().default(false),
+    /** Extra regular expressions redacted from captured content (emails, keys and card numbers always are). */
+    redact_patterns: z.array(z.string()).default([]),
+    /** Cap on captured text per attribute, in bytes. */
+    content_max_bytes: int(0).default(16384),
     metrics: bool().default(true),
     metrics_port: int(0).optional(),
-  }).default({ service_name: 'switchboard', otlp_endpoint: '', otlp_protocol: 'http/protobuf', capture_content: false, metrics: true }),
+  }).default({ service_name: 'switchboard', otlp_endpoint: '', otlp_protocol: 'http/protobuf', capture_content: false, redact_patterns: [], content_max_bytes: 16384, metrics: true }),
   logging: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     access_log: bool().default(true),

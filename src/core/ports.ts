@@ -60,7 +60,8 @@ export interface RequestObserver {
 export interface AttemptObserver {
   /** Trace context headers for the upstream call. */
   readonly headers: Readonly<Record<string, string>>
-  end(result: { status?: number; error?: string }): void
+  /** body: the complete non-streamed response as sent to the client (kept only for content capture). */
+  end(result: { status?: number; error?: string; body?: Buffer }): void
 }
 
 export interface Observability {

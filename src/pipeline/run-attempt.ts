@@ -190,7 +190,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     state.ttftMs = performance.now() - t0
     sendBody(res, upstream.status, parsed.kind === 'raw' ? contentType : 'application/json', out, headers)
     record(upstream.status)
-    attemptObs?.end({ status: upstream.status })
+    attemptObs?.end({ status: upstream.status, body: out })
     deps.health.finished(target, { ok: true, ttfbMs })
     return {
       ok: true, usage: parsed.usage, provider: provider.name, upstreamModel: target.upstreamModel,

@@ -1,0 +1,42 @@
+/**
+ * GET /admin/v1/audit: the audit trail, newest first. Filters: action, actor (an admin id such as
+ * `admin:1a2b3c4d5e6f`), from (inclusive) and to (exclusive) as ISO-8601 dates or times; cursor
+ * pagination with `next_cursor`; `limit` 1-500 (default 100). Mounted behind the admin-key check.
+ */
+import type { Hono } from 'hono'
+import { GatewayError } from '../core/errors.ts'
+import { BadCursor, type AuditStore } from '../audit/audit-log.ts'
+
+function isoParam(name: string, v: string | undefined): string | undefined {
+  if (v === undefined || v === '') return undefined
+  const t = Date.parse(v)
+  if (Number.isNaN(t)) throw new GatewayError({ status: 400, code: 'invalid_request', param: name, message: `'${name}' must be an ISO-8601 date or time, e.g. 2026-01-31 or 2026-01-31T12:00:00Z.` })
+  return new Date(t).toISOString()
+}
+
+export function auditRoutes(audit: AuditStore): (app: Hono) => void {
+  return (app) => {
+    app.get('/admin/v1/audit', async (c) => {
+      const q = c.req.query()
+      const limitRaw = q.limit ?? '100'
+      const limit = Number(limitRaw)
+      if (!/^\d+$/.test(limitRaw) || limit < 1 || limit > 500) {
+        throw new GatewayError({ status: 400, code: 'invalid_request', param: 'limit', message: "'limit' must be an integer from 1 to 500." })
+      }
+      try {
+        const page = await audit.list({
+          action: q.action || undefined,
+          actor: q.actor || undefined,
+          from: isoParam('from', q.from),
+          to: isoParam('to', q.to),
+          cursor: q.cursor || undefined,
+          limit,
+        })
+        return c.json({ object: 'list', data: page.entries, next_cursor: page.nextCursor })
+      } catch (err) {
+        if (err instanceof BadCursor) throw new GatewayError({ status: 400, code: 'invalid_request', param: 'cursor', message: "'cursor' is not a cursor this endpoint returned." })
+        throw err
+      }
+    })
+  }
+}

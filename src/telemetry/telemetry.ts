@@ -1,0 +1,94 @@
+/**
+ * Builds the observability stack from config: metrics (unless `telemetry.metrics: false`), tracing
+ * (only with an OTLP endpoint), content capture (only with `telemetry.capture_content: true`) and
+ * the access log, behind the one Observability port the pipeline calls.
+ */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createRequire } from 'node:module'
+import type { Logger } from 'pino'
+import type { Config } from '../config/schema.ts'
+import type { Observability } from '../core/ports.ts'
+import { createMetrics, type GatewayMetrics } from './metrics.ts'
+import { createTracing, traceExportSettings, type Tracing } from './tracing.ts'
+import { createObservability } from './observability.ts'
+import { providerNameByConfigName } from './genai.ts'
+import { createContentCapture } from './content.ts'
+import { createRedactor } from './redact.ts'
+
+export interface Telemetry {
+  observability: Observability
+  /** Undefined when `telemetry.metrics` is false. */
+  metrics: GatewayMetrics | undefined
+  /** The handler for GET /metrics on the main port; undefined when metrics are off or on their own port. */
+  scrape: GatewayMetrics['scrape'] | undefined
+  /** The separate metrics listener (`telemetry.metrics_port`), when configured. */
+  metricsPort: number | undefined
+  tracing: boolean
+  /** Exports what is buffered (tests, shutdown). */
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+function version(): string {
+  try {
+    return (createRequire(import.meta.url)('../../package.json') as { version?: string }).version ?? '0.0.0'
+  } catch {
+    return '0.0.0'
+  }
+}
+
+export async function createTelemetry(config: Config, env: Record<string, string | undefined>, log: Logger): Promise<Telemetry> {
+  const t = config.telemetry
+  const metrics = t.metrics ? createMetrics(Object.keys(config.models)) : undefined
+  const settings = traceExportSettings(t, env)
+  let tracing: Tracing | undefined
+  if (settings) {
+    tracing = await createTracing(settings, version())
+    log.info({ endpoint: settings.url, protocol: settings.protocol, service: settings.serviceName }, 'tracing: exporting spans over OTLP')
+  }
+  const content = tracing && t.capture_content ? createContentCapture(createRedactor(t.redact_patterns), t.content_max_bytes) : undefined
+  if (t.capture_content && !tracing) log.warn('telemetry.capture_content is on but tracing is off (no OTLP endpoint): nothing is captured')
+
+  let metricsServer: Server | undefined
+  if (metrics && t.metrics_port !== undefined) {
+    const server = createServer((req, res) => {
+      if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
+        return
+      }
+      metrics.scrape().then(
+        (m) => res.writeHead(200, { 'content-type': m.contentType }).end(m.body),
+        (err: unknown) => {
+          log.error({ err }, 'metrics scrape failed')
+          res.writeHead(500).end()
+        },
+      )
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(t.metrics_port, config.server.host, () => resolve())
+    })
+    metricsServer = server
+  }
+
+  return {
+    observability: createObservability({
+      log,
+      accessLog: config.logging.access_log,
+      metrics,
+      tracer: tracing?.tracer,
+      providerNames: providerNameByConfigName(config.providers),
+      content,
+    }),
+    metrics,
+    scrape: metrics && !metricsServer ? () => metrics.scrape() : undefined,
+    metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
+    tracing: tracing !== undefined,
+    flush: async () => { await tracing?.flush() },
+    async close() {
+      if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()))
+      await tracing?.shutdown()
+    },
+  }
+}
