@@ -118,7 +118,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   adminRoutes.push(auditRoutes(audit))
   telemetry.metrics?.rateLimitedFrom(() => limits.stats().rateLimited)
   telemetry.metrics?.circuitOpenFrom(circuitStates(deployments.targets, () => pipeline.health.openCircuits()))
-  adminRoutes.push(keyAdminRoutes({ config, keys }), teamAdminRoutes({ config, keys }))
+  adminRoutes.push(keyAdminRoutes({ config, keys, audit }), teamAdminRoutes({ config, keys }))
 
   const app = createApp({
     config,
