@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
+import { createHash } from 'node:crypto'
 import { startStandIn, type StandIn } from '../helpers/stand-in.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { ADMIN_KEY, admin, adminResponses, chatStatus, dropPgSchema, listOf, pgAvailable, pgSchema, pgUrl, removeSqlite, sleep, sqlitePath, sqliteUrl, type Obj } from './keys-support.ts'
@@ -85,7 +86,7 @@ for (const store of stores) {
       const { id, key } = await create({ team: 'ops', name: 'lister' })
       const one = await admin(gw, 'GET', `/admin/v1/keys/${id}`)
       expect(one.status).toBe(200)
-      expect(one.body).toMatchObject({ id, team: 'ops', name: 'lister', key_hint: `...${key.slice(-4)}`, spend_this_period_usd: null })
+      expect(one.body).toMatchObject({ id, team: 'ops', name: 'lister', key_hint: `...${key.slice(-4)}`, spend_this_period_usd: 0 })
       expect(one.body).not.toHaveProperty('key')
       const list = await admin(gw, 'GET', '/admin/v1/keys?team=ops')
       expect(list.status).toBe(200)
@@ -207,13 +208,15 @@ for (const store of stores) {
       expect(await chatStatus(gw, CONFIG_KEY, 'gpt-a')).toBe(200)
     })
 
-    it('teams: list and get with limits, budget, spend (null without a ledger) and key counts', async () => {
+    it('teams: list and get with limits, budget, spend this period and key counts', async () => {
       const list = await admin(gw, 'GET', '/admin/v1/teams')
       expect(list.status).toBe(200)
       expect(listOf(list).map((t) => t.id)).toEqual(['research', 'ops'])
       const team = await admin(gw, 'GET', '/admin/v1/teams/research')
       expect(team.status).toBe(200)
-      expect(team.body).toMatchObject({ id: 'research', object: 'team', source: 'config', models: ['gpt-*'], limits: { rpm: 600 }, budget: { usd: 500, period: 'monthly' }, spend_this_period_usd: null, keys: { config: 1 } })
+      expect(team.body).toMatchObject({ id: 'research', object: 'team', source: 'config', models: ['gpt-*'], limits: { rpm: 600 }, budget: { usd: 500, period: 'monthly' }, keys: { config: 1 } })
+      // spend comes from the ledger (the budget engine's spendThisPeriod port)
+      expect(typeof team.body.spend_this_period_usd).toBe('number')
       expect((team.body.keys as Obj).api).toBeGreaterThan(0)
       const missing = await admin(gw, 'GET', '/admin/v1/teams/nope')
       expect(missing.status).toBe(404)
@@ -230,6 +233,16 @@ for (const store of stores) {
       }
       const { key } = await create({ team: 'ops', name: 'not-an-admin' })
       expect((await admin(gw, 'POST', '/admin/v1/keys', { team: 'ops', name: 'x' }, key)).status).toBe(403)
+    })
+
+    it('audit: create, update and revoke are recorded with the admin id, never a key', async () => {
+      const { id } = await create({ team: 'ops', name: 'audited' })
+      expect((await admin(gw, 'PATCH', `/admin/v1/keys/${id}`, { tags: ['x'] })).status).toBe(200)
+      expect((await admin(gw, 'DELETE', `/admin/v1/keys/${id}`)).status).toBe(200)
+      const adminId = `admin:${createHash('sha256').update(ADMIN_KEY).digest('hex').slice(0, 12)}`
+      const trail = listOf(await admin(gw, 'GET', '/admin/v1/audit')).filter((e) => e.target === id)
+      expect(trail.map((e) => [e.action, e.actor])).toEqual([['key.revoke', adminId], ['key.update', adminId], ['key.create', adminId]])
+      expect(trail.find((e) => e.action === 'key.update')?.detail).toEqual({ team: 'ops', name: 'audited', changes: { tags: ['x'] } })
     })
 
     it('restart keeps runtime keys (and revocations): a new gateway on the same store', async () => {
