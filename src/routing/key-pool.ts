@@ -39,11 +39,11 @@ export function createKeyPool(keys: readonly string[], onEvent?: (msg: string, h
       const e = entries.find((x) => x.key === key)
       if (!e) return
       if (status === 401 || status === 403) {
-        if (e.restUntil <= now) onEvent?.('vendor rejected a key; it is out of rotation for 5 minutes', keyHint(key))
+        if (e.restUntil <= now) onEvent?.(`vendor rejected key ${keyHint(key)}; it is out of rotation for 5 minutes`, keyHint(key))
         e.restUntil = now + REJECTED_REST_MS
       } else if (status === 429) {
         e.restUntil = now + (retryAfterMs ?? 1000)
-        onEvent?.('vendor rate-limited a key; resting it', keyHint(key))
+        onEvent?.(`vendor rate-limited key ${keyHint(key)}; resting it for ${Math.ceil((retryAfterMs ?? 1000) / 1000)} s`, keyHint(key))
       }
     },
     available(now = Date.now()) {
