@@ -20,7 +20,11 @@ import { createTelemetry } from './telemetry/telemetry.ts'
 import { circuitStates } from './telemetry/metrics.ts'
 import { createAuditLog } from './audit/audit-log.ts'
 import { auditRoutes } from './admin/audit.ts'
-import { unknownPricing } from './accounting/no-pricing.ts'
+import { createPricing } from './accounting/pricing.ts'
+import { createLedger } from './ledger/index.ts'
+import { createBudgets } from './budget/index.ts'
+import { spendAdminRoutes } from './admin/spend.ts'
+import { requestsAdminRoutes } from './admin/requests.ts'
 import { createApp } from './server/app.ts'
 import { createListener } from './server/listener.ts'
 import type { PipelineDeps } from './pipeline/deps.ts'
@@ -98,6 +102,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   guards.push(...limits.guards)
   closers.push(() => limits.close())
 
+  // Prices, the durable ledger (batched off the request path) and budgets, after the limits (docs/costs.md).
+  const pricing = createPricing(config, warn)
+  const ledger = await createLedger(db, config, pricing, log)
+  closers.push(() => ledger.close())
+  const budgets = createBudgets({ config, pricing, db, redis, log })
+  guards.push(budgets.guard)
+
   const pipeline: PipelineDeps = {
     config,
     deployments,
@@ -105,8 +116,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     guards,
     // Always present: Idempotency-Key is honoured even with cache.enabled false (docs/cache.md).
     cache: createResponseCache({ config, redis, log }),
-    pricing: unknownPricing,
-    ledger: { record() {} },
+    pricing,
+    ledger,
     observability: telemetry.observability,
     health: limits.health,
     codecs: ingressCodecs(),
@@ -118,7 +129,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   adminRoutes.push(auditRoutes(audit))
   telemetry.metrics?.rateLimitedFrom(() => limits.stats().rateLimited)
   telemetry.metrics?.circuitOpenFrom(circuitStates(deployments.targets, () => pipeline.health.openCircuits()))
-  adminRoutes.push(keyAdminRoutes({ config, keys, audit }), teamAdminRoutes({ config, keys }))
+  adminRoutes.push(keyAdminRoutes({ config, keys, audit, spendThisPeriod: budgets.spendThisPeriod }), teamAdminRoutes({ config, keys, spendThisPeriod: budgets.spendThisPeriod }))
+  adminRoutes.push(spendAdminRoutes(db), requestsAdminRoutes(db))
+  telemetry.metrics?.budgetRemainingFrom(() => budgets.budgetStates().map((b) => ({ scope: b.scope, id: b.id, usd: b.remaining_usd })))
 
   const app = createApp({
     config,

@@ -2,6 +2,11 @@
  * The admin API's window onto spend: implemented by the ledger/budget side and handed to the key
  * and team routes. Absent (or failing) = spend is shown as null.
  */
+import type { Hono } from 'hono'
+import { GatewayError } from '../core/errors.ts'
+import type { SqlDb } from '../stores/sql.ts'
+import { GROUPS, spendBy, type GroupBy, type SpendRow } from '../ledger/queries.ts'
+
 export interface SpendScope {
   type: 'team' | 'key'
   /** Team name, or key id (`cfg:<team>/<name>` or `key_...`). */
@@ -17,5 +22,59 @@ export async function spendOrNull(fn: SpendThisPeriod | undefined, scope: SpendS
     return await fn(scope)
   } catch {
     return null
+  }
+}
+
+// ---- GET /admin/v1/spend: the ledger's spend grouped by team, key, model, provider, run or day. ----
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/
+
+/** An ISO date or date-time; a date-only `to` includes that whole day (UTC). */
+export function parseTime(v: string | undefined, name: string, isEnd: boolean): number | undefined {
+  if (v === undefined || v === '') return undefined
+  const ms = Date.parse(DATE_ONLY.test(v) ? `${v}T00:00:00Z` : v)
+  if (Number.isNaN(ms)) throw new GatewayError({ status: 400, code: 'invalid_request', param: name, message: `'${name}' must be an ISO-8601 date (2026-11-01) or date-time (2026-11-01T12:00:00Z), got '${v}'.` })
+  return DATE_ONLY.test(v) && isEnd ? ms + 86_400_000 : ms
+}
+
+/** from/to of a query, defaulting to this calendar month (UTC) up to now. */
+export function timeRange(q: (k: string) => string | undefined): { fromMs: number; toMs: number } {
+  const now = new Date()
+  const fromMs = parseTime(q('from'), 'from', false) ?? Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)
+  const toMs = parseTime(q('to'), 'to', true) ?? now.getTime() + 1
+  if (toMs <= fromMs) throw new GatewayError({ status: 400, code: 'invalid_request', param: 'to', message: "'to' must be after 'from'." })
+  return { fromMs, toMs }
+}
+
+const csvCell = (v: unknown): string => {
+  const s = v === null || v === undefined ? '' : String(v)
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+}
+
+export function spendCsv(groupBy: readonly GroupBy[], rows: readonly SpendRow[]): string {
+  const cols = [...groupBy, 'requests', 'input_tokens', 'output_tokens', 'cached_tokens', 'cost_usd'] as const
+  const lines = [cols.join(',')]
+  for (const r of rows) lines.push(cols.map((c) => csvCell((r as unknown as Record<string, unknown>)[c])).join(','))
+  return `${lines.join('\n')}\n`
+}
+
+export function spendAdminRoutes(db: SqlDb): (app: Hono) => void {
+  return (app) => {
+    app.get('/admin/v1/spend', async (c) => {
+      const raw = c.req.query('group_by') ?? ''
+      const groupBy = raw.split(',').map((g) => g.trim()).filter(Boolean)
+      for (const g of groupBy) {
+        if (!(g in GROUPS)) throw new GatewayError({ status: 400, code: 'invalid_request', param: 'group_by', message: `'group_by' takes a comma-separated list of ${Object.keys(GROUPS).join(', ')}; got '${g}'.` })
+      }
+      const unique = [...new Set(groupBy)] as GroupBy[]
+      const format = c.req.query('format') ?? 'json'
+      if (format !== 'json' && format !== 'csv') throw new GatewayError({ status: 400, code: 'invalid_request', param: 'format', message: `'format' is json or csv, got '${format}'.` })
+      const { fromMs, toMs } = timeRange((k) => c.req.query(k))
+      const { rows, total } = await spendBy(db, unique, fromMs, toMs)
+      if (format === 'csv') {
+        return c.body(spendCsv(unique, rows), 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="spend.csv"' })
+      }
+      return c.json({ from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), group_by: unique, rows, total_cost_usd: total })
+    })
   }
 }

@@ -13,6 +13,15 @@ const num = (min = 0) => z.preprocess(numeric, z.number().min(min))
 const bool = () => z.preprocess(boolish, z.boolean())
 const dateTime = () => z.preprocess((v) => (v instanceof Date ? v.toISOString() : v), z.iso.datetime({ offset: true }))
 
+function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz })
+    return true
+  } catch {
+    return false
+  }
+}
+
 export const limitsSchema = z.strictObject({
   rps: int(1).optional(),
   rpm: int(1).optional(),
@@ -28,6 +37,10 @@ export const budgetSchema = z.strictObject({
   alert_at: z.preprocess(numeric, z.number().min(0).max(1)).optional(),
   /** Cap per agent run (x-switchboard-run-id) under this key or team. */
   per_run_usd: num(0).optional(),
+  /** IANA time zone the calendar periods follow (default UTC). */
+  timezone: z.string().refine(validTimeZone, 'an IANA time zone such as UTC or Europe/Paris').optional(),
+  /** POSTed a JSON alert once per period when spend crosses alert_at. */
+  alert_webhook: z.url().optional(),
 })
 
 const timeoutsSchema = z.strictObject({

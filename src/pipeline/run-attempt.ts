@@ -10,7 +10,7 @@ import { GatewayError } from '../core/errors.ts'
 import type { CachedResponse, RequestObserver } from '../core/ports.ts'
 import type { Usage } from '../core/usage.ts'
 import type { JsonObject } from '../core/json.ts'
-import type { ChatCompletion } from '../core/openai-chat.ts'
+import type { ChatCompletion, ChatCompletionChunk } from '../core/openai-chat.ts'
 import type { AttemptInput, Operation, ParsedResponse, StreamFrame } from '../providers/types.ts'
 import type { Step, AttemptFailure } from '../routing/plan.ts'
 import { createSseParser, SSE_DONE } from '../upstream/sse.ts'
@@ -218,7 +218,12 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     return res.write(data)
   }
   const frameBytes = (f: StreamFrame): Buffer | string => {
-    if (f.kind === 'raw') return f.bytes
+    if (f.kind === 'raw') {
+      if (!encoder) return f.bytes
+      // A translated ingress (/v1/messages) on an OpenAI-type target: its chunks go through the encoder too.
+      const chunk = chunkOfRawEvent(f.bytes)
+      return chunk ? encoder.push(chunk) : ''
+    }
     if (encoder) return encoder.push(f.chunk)
     return `data: ${JSON.stringify(f.chunk)}\n\n`
   }
@@ -300,6 +305,17 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     ok: true, usage, provider: provider.name, upstreamModel: target.upstreamModel,
     responseModel: translator.responseModel?.(), responseId: translator.responseId?.(), finishReasons: translator.finishReasons?.() ?? [], costUsd: cost,
     cacheable: collected ? { kind: 'stream', frames: collected, usage, provider: provider.name, upstreamModel: target.upstreamModel, costUsd: cost } : undefined,
+  }
+}
+
+/** The OpenAI chunk in one raw SSE event (`data:` lines), or undefined when it holds none. */
+function chunkOfRawEvent(raw: Buffer): ChatCompletionChunk | undefined {
+  const data = raw.toString('utf8').split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n')
+  if (!data || data === '[DONE]') return undefined
+  try {
+    return JSON.parse(data) as ChatCompletionChunk
+  } catch {
+    return undefined
   }
 }
 

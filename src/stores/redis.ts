@@ -16,6 +16,8 @@ export function createRedis(url: string, onState?: (state: 'ready' | 'down', err
   })
   client.on('ready', () => onState?.('ready'))
   client.on('error', (err: Error) => onState?.('down', err))
+  // 'close' fires as soon as the connection drops; 'error' only when a reconnect attempt fails.
+  client.on('close', () => onState?.('down'))
   client.on('end', () => onState?.('down'))
   return client
 }

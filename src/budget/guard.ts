@@ -1,0 +1,88 @@
+/**
+ * The budget guard: before the call, reserve its worst-case cost against every budget that
+ * applies (key, team, agent run), atomically, or refuse with 429 `budget_exceeded`; when the call
+ * ends, settle the reservation to the real cost (estimated when the vendor reported no usage).
+ */
+import type { Logger } from 'pino'
+import type { Config } from '../config/schema.ts'
+import type { CallInfo, CallOutcome } from '../core/call.ts'
+import { GatewayError } from '../core/errors.ts'
+import type { Guard, Pricing, Reservation } from '../core/ports.ts'
+import { settleCost, type Settled } from '../accounting/settle-cost.ts'
+import { describe, NANO, scopesFor, toNano, type Scope } from './scopes.ts'
+import type { Baseline, BudgetCounters, Totals } from './counters.ts'
+import { checkAlert } from './alerts.ts'
+
+export interface GuardDeps {
+  config: Config
+  pricing: Pricing
+  counters: () => BudgetCounters
+  baseline: Baseline
+  log: Logger
+  /** Remembers the latest totals of each scope, for metrics and the admin API. */
+  observe(scope: Scope, totals: Totals): void
+  /** What to do when the counters' store fails (Redis down). */
+  onStoreError(err: unknown, call: CallInfo): 'admit' | 'refuse'
+}
+
+let seq = 0
+const tokenPrefix = `${process.pid.toString(36)}${Date.now().toString(36)}`
+
+const usd = (nano: number): string => `$${(nano / NANO).toFixed(2)}`
+
+export function budgetGuard(deps: GuardDeps): Guard {
+  return {
+    name: 'budget',
+    async reserve(call: CallInfo): Promise<Reservation | undefined> {
+      const scopes = scopesFor(deps.config, call, call.startedAt)
+      if (scopes.length === 0) return undefined
+      const worst = deps.pricing.worstCase(call.publicModel, call)
+      const amount = worst === null ? 0 : toNano(worst)
+      const token = `${tokenPrefix}.${(seq++).toString(36)}`
+      const counters = deps.counters()
+      let result
+      try {
+        result = await counters.reserve(scopes, amount, token, deps.baseline)
+      } catch (err) {
+        if (deps.onStoreError(err, call) === 'admit') return undefined
+        throw new GatewayError({ status: 503, code: 'no_healthy_upstream', message: 'Budgets cannot be checked right now (the shared counter store is unavailable); try again shortly.' })
+      }
+      if (!result.ok) throw refusal(scopes[result.index]!, result.totals, amount)
+      scopes.forEach((s, i) => deps.observe(s, result.totals[i]!))
+      let settled = false
+      return {
+        settle(outcome: CallOutcome): void {
+          if (settled) return
+          settled = true
+          const apply = (s: Settled) => {
+            if (s.costUsd === null && outcome.provider) deps.log.debug({ requestId: call.requestId, model: call.publicModel }, 'budget: the call has no known price; settled at 0')
+            const cost = s.costUsd === null ? 0 : toNano(s.costUsd)
+            counters.settle(scopes, amount, token, cost).then((totals) => {
+              scopes.forEach((sc, i) => {
+                deps.observe(sc, totals[i]!)
+                checkAlert(sc, totals[i]!, counters, deps.log)
+              })
+            }, (err: unknown) => deps.log.warn({ err: (err as Error).message, requestId: call.requestId }, 'budget: settling failed; the reservation expires by itself'))
+          }
+          const s = settleCost(call, outcome, deps.pricing)
+          if (s instanceof Promise) s.then(apply, (err: unknown) => { deps.log.error({ err, requestId: call.requestId }, 'budget: could not estimate the cost'); apply({ usage: undefined, costUsd: null }) })
+          else apply(s)
+        },
+      }
+    },
+  }
+}
+
+function refusal(s: Scope, t: Totals, amount: number): GatewayError {
+  const limit = toNano(s.limitUsd)
+  const what = s.kind === 'key_run' || s.kind === 'team_run' ? 'per-run budget' : `${s.period} budget`
+  const resets = Number.isFinite(s.window.end) ? `It resets at ${new Date(s.window.end).toISOString()}.` : s.period === 'total' && (s.kind === 'key' || s.kind === 'team') ? 'It does not reset (period: total).' : 'A run budget does not reset; start a new run.'
+  const spentNow = t.spent + t.reserved
+  const message = spentNow >= limit
+    ? `Budget exceeded: ${describe(s)} has spent ${usd(t.spent)} of its ${usd(limit)} ${what}. ${resets}`
+    : `Budget exceeded: ${describe(s)} has ${usd(limit - spentNow)} left of its ${usd(limit)} ${what} (${usd(t.spent)} spent${t.reserved > 0 ? `, ${usd(t.reserved)} held by calls in flight` : ''}), less than this call may cost (up to ${usd(amount)}; a lower max_tokens asks for less). ${resets}`
+  const headers: Record<string, string> = {}
+  // Spent out: come back when the period resets. Held by calls in flight: retry soon (the default).
+  if (Number.isFinite(s.window.end) && t.spent + amount > limit && t.spent >= limit - amount) headers['retry-after'] = String(Math.max(1, Math.ceil((s.window.end - Date.now()) / 1000)))
+  return new GatewayError({ status: 429, code: 'budget_exceeded', type: 'insufficient_quota', message, headers })
+}

@@ -1,0 +1,159 @@
+/**
+ * Budget counters in Redis, shared by every replica. One Lua script checks and reserves against
+ * all the scopes of a call atomically; the keys of one call share the team's hash tag, so the
+ * script runs on one Redis Cluster slot. Each reservation is also a member of a sorted set scored
+ * by its expiry, so a replica that dies mid-call cannot hold budget forever: the next reserve
+ * releases reservations older than the longest possible call.
+ */
+import type { Redis } from 'ioredis'
+import { counterId, toNano, type Scope } from './scopes.ts'
+import type { BudgetCounters, ReserveResult, Totals } from './counters.ts'
+
+// KEYS: per scope, the totals hash then the reservations zset.
+// ARGV: now, amount, member, holdMs, then per scope: limit, baseline (-1 = unknown), ttl seconds (0 = none).
+// Returns {-1, i...} (baselines needed), {0, i, spent, reserved} (refused), or {1, spent1, reserved1, ...}.
+const RESERVE = `
+local now = tonumber(ARGV[1])
+local amount = tonumber(ARGV[2])
+local n = #KEYS / 2
+local missing = {}
+for i = 1, n do
+  local h = KEYS[2 * i - 1]
+  if redis.call('EXISTS', h) == 0 then
+    local base = tonumber(ARGV[4 + 3 * (i - 1) + 2])
+    if base < 0 then missing[#missing + 1] = i else redis.call('HSET', h, 'spent', base, 'reserved', 0) end
+  end
+end
+if #missing > 0 then
+  table.insert(missing, 1, -1)
+  return missing
+end
+local totals = {}
+for i = 1, n do
+  local h, z = KEYS[2 * i - 1], KEYS[2 * i]
+  local stale = redis.call('ZRANGEBYSCORE', z, '-inf', now)
+  if #stale > 0 then
+    local sum = 0
+    for _, m in ipairs(stale) do sum = sum + tonumber(string.match(m, ':(%d+)$')) end
+    redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
+    redis.call('HINCRBY', h, 'reserved', -sum)
+  end
+  local spent = tonumber(redis.call('HGET', h, 'spent') or '0')
+  local reserved = tonumber(redis.call('HGET', h, 'reserved') or '0')
+  local limit = tonumber(ARGV[4 + 3 * (i - 1) + 1])
+  if spent + reserved >= limit or spent + reserved + amount > limit then return {0, i, spent, reserved} end
+  totals[2 * i - 1] = spent
+  totals[2 * i] = reserved + amount
+end
+local out = {1}
+for i = 1, n do
+  local h, z = KEYS[2 * i - 1], KEYS[2 * i]
+  redis.call('HINCRBY', h, 'reserved', amount)
+  redis.call('ZADD', z, now + tonumber(ARGV[4]), ARGV[3])
+  local ttl = tonumber(ARGV[4 + 3 * (i - 1) + 3])
+  if ttl > 0 then
+    redis.call('EXPIRE', h, ttl)
+    redis.call('EXPIRE', z, ttl)
+  end
+  out[#out + 1] = totals[2 * i - 1]
+  out[#out + 1] = totals[2 * i]
+end
+return out
+`
+
+// KEYS as above. ARGV: member, amount, cost. Returns {spent1, reserved1, ...}.
+const SETTLE = `
+local amount = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local out = {}
+for i = 1, #KEYS / 2 do
+  local h, z = KEYS[2 * i - 1], KEYS[2 * i]
+  local reserved
+  if redis.call('ZREM', z, ARGV[1]) == 1 then
+    reserved = redis.call('HINCRBY', h, 'reserved', -amount)
+  else
+    reserved = tonumber(redis.call('HGET', h, 'reserved') or '0')
+  end
+  out[#out + 1] = redis.call('HINCRBY', h, 'spent', cost)
+  out[#out + 1] = reserved
+end
+return out
+`
+
+type Evalsha = (sha: string, numKeys: number, ...args: Array<string | number>) => Promise<unknown>
+const RUN_TTL_S = 7 * 86_400
+const AFTER_PERIOD_S = 2 * 86_400
+
+export function redisCounters(redis: Redis, prefix: string, holdMs: number): BudgetCounters {
+  const shas = new Map<string, string>()
+  const run = async (script: string, keys: string[], args: Array<string | number>): Promise<unknown> => {
+    let sha = shas.get(script)
+    if (!sha) {
+      sha = (await redis.script('LOAD', script)) as string
+      shas.set(script, sha)
+    }
+    try {
+      return await (redis.evalsha as unknown as Evalsha).call(redis, sha, keys.length, ...keys, ...args)
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err
+      shas.delete(script)
+      return run(script, keys, args)
+    }
+  }
+  const keysOf = (scopes: readonly Scope[]): string[] => scopes.flatMap((s) => {
+    const h = `${prefix}budget:{${s.team}}:${counterId(s)}`
+    return [h, `${h}:r`]
+  })
+  const ttlOf = (s: Scope, now: number): number => {
+    if (s.kind === 'key_run' || s.kind === 'team_run') return RUN_TTL_S
+    if (!Number.isFinite(s.window.end)) return 0
+    return Math.ceil((s.window.end - now) / 1000) + AFTER_PERIOD_S
+  }
+  const pairs = (r: number[], from: number): Totals[] => {
+    const out: Totals[] = []
+    for (let i = from; i + 1 < r.length; i += 2) out.push({ spent: r[i]!, reserved: r[i + 1]! })
+    return out
+  }
+
+  const reserveWith = async (scopes: readonly Scope[], amount: number, token: string, baselines: Map<number, number>): Promise<number[]> => {
+    const now = Date.now()
+    const args: Array<string | number> = [now, amount, `${token}:${amount}`, holdMs]
+    scopes.forEach((s, i) => args.push(toNano(s.limitUsd), baselines.get(i) ?? -1, ttlOf(s, now)))
+    return (await run(RESERVE, keysOf(scopes), args)) as number[]
+  }
+
+  return {
+    kind: 'redis',
+    async reserve(scopes, amount, token, baseline): Promise<ReserveResult> {
+      const baselines = new Map<number, number>()
+      let r = await reserveWith(scopes, amount, token, baselines)
+      if (r[0] === -1) {
+        // Counters Redis does not have (first use of a period, or Redis was emptied): start them from the ledger.
+        await Promise.all(r.slice(1).map(async (i) => baselines.set(i - 1, toNano(await baseline(scopes[i - 1]!)))))
+        r = await reserveWith(scopes, amount, token, baselines)
+      }
+      if (r[0] === 0) return { ok: false, index: r[1]! - 1, totals: { spent: r[2]!, reserved: r[3]! } }
+      if (r[0] !== 1) throw new Error('budget counters: could not initialize a counter')
+      return { ok: true, totals: pairs(r, 1) }
+    },
+    async settle(scopes, amount, token, cost) {
+      const r = (await run(SETTLE, keysOf(scopes), [`${token}:${amount}`, amount, cost])) as number[]
+      return pairs(r, 0)
+    },
+    async read(scope, baseline) {
+      const [h] = keysOf([scope])
+      let v = await redis.hmget(h!, 'spent', 'reserved')
+      if (v[0] === null) {
+        const base = toNano(await baseline(scope))
+        await redis.hsetnx(h!, 'spent', base)
+        v = await redis.hmget(h!, 'spent', 'reserved')
+      }
+      return { spent: Number(v[0] ?? 0), reserved: Number(v[1] ?? 0) }
+    },
+    async claimAlert(scope) {
+      const [h] = keysOf([scope])
+      const ttl = Number.isFinite(scope.window.end) ? Math.ceil((scope.window.end - Date.now()) / 1000) + AFTER_PERIOD_S : RUN_TTL_S * 52
+      return (await redis.set(`${h!}:alerted`, '1', 'EX', Math.max(1, ttl), 'NX')) === 'OK'
+    },
+  }
+}

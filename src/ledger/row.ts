@@ -1,0 +1,51 @@
+/**
+ * One ledger row from a finished call. Built when the call ends, so the queue holds a compact
+ * array of primitives and nothing that keeps the request's body or objects alive.
+ */
+import type { CallInfo, CallOutcome } from '../core/call.ts'
+import type { Usage } from '../core/usage.ts'
+import type { SqlValue } from '../stores/sql.ts'
+import { servedBy } from '../accounting/settle-cost.ts'
+
+export type LedgerRow = SqlValue[]
+
+export function ledgerRow(call: CallInfo, outcome: CallOutcome, usage: Usage | undefined, costUsd: number | null): LedgerRow {
+  const served = servedBy(outcome)
+  const p = call.principal
+  const ms = Math.round
+  return [
+    call.startedAt,
+    new Date(call.startedAt).toISOString().slice(0, 10),
+    call.requestId,
+    p.team,
+    p.keyId,
+    p.keyName,
+    call.runId ?? null,
+    call.tags.length > 0 ? call.tags.join(',') : null,
+    call.operation,
+    call.publicModel,
+    served.provider ?? null,
+    served.upstreamModel ?? null,
+    outcome.responseModel ?? null,
+    call.stream ? 1 : 0,
+    outcome.attempts.length,
+    outcome.attempts.length > 0
+      ? JSON.stringify(outcome.attempts.map((a) => ({ provider: a.provider, model: a.upstreamModel, attempt: a.attempt, fallback: a.fallback, status: a.status ?? null, error: a.error ?? null, ms: ms(a.durationMs) })))
+      : null,
+    usage?.inputTokens ?? 0,
+    usage?.outputTokens ?? 0,
+    usage?.cachedInputTokens ?? 0,
+    usage?.cacheWriteTokens ?? 0,
+    usage?.reasoningTokens ?? 0,
+    costUsd,
+    outcome.savedUsd ?? null,
+    usage?.estimated ? 1 : 0,
+    ms(outcome.durationMs),
+    outcome.ttftMs === undefined ? null : ms(outcome.ttftMs),
+    // The client left: recorded as 499 (nginx's "client closed request") whatever status was sent.
+    outcome.clientAborted ? 499 : outcome.status,
+    outcome.clientAborted ? 'client_closed_request' : outcome.errorCode ?? null,
+    outcome.cache,
+    outcome.clientAborted ? 1 : 0,
+  ]
+}

@@ -1,0 +1,57 @@
+/**
+ * The ledger table: one row per request, the same columns on SQLite and PostgreSQL. Times are
+ * epoch milliseconds (`ts`, when the request started) plus its UTC `day`, so grouping by day is
+ * portable SQL. Booleans are 0/1 integers for the same reason.
+ */
+import type { SqlDb } from '../stores/sql.ts'
+
+/** Insert order of the columns; a row is an array in this order. */
+export const LEDGER_COLUMNS = [
+  'ts', 'day', 'request_id', 'team', 'key_id', 'key_name', 'run_id', 'tags', 'operation',
+  'requested_model', 'provider', 'served_model', 'response_model', 'stream', 'attempts', 'attempts_detail',
+  'input_tokens', 'output_tokens', 'cached_tokens', 'cache_write_tokens', 'reasoning_tokens',
+  'cost_usd', 'saved_usd', 'estimated', 'latency_ms', 'ttft_ms', 'status', 'error_code', 'cache', 'client_aborted',
+] as const
+
+export async function migrateLedger(db: SqlDb): Promise<void> {
+  const id = db.dialect === 'postgres' ? 'id BIGSERIAL PRIMARY KEY' : 'id INTEGER PRIMARY KEY AUTOINCREMENT'
+  await db.exec(`
+    CREATE TABLE IF NOT EXISTS ledger (
+      ${id},
+      ts BIGINT NOT NULL,
+      day TEXT NOT NULL,
+      request_id TEXT NOT NULL,
+      team TEXT NOT NULL,
+      key_id TEXT NOT NULL,
+      key_name TEXT,
+      run_id TEXT,
+      tags TEXT,
+      operation TEXT NOT NULL,
+      requested_model TEXT NOT NULL,
+      provider TEXT,
+      served_model TEXT,
+      response_model TEXT,
+      stream INTEGER NOT NULL,
+      attempts INTEGER NOT NULL,
+      attempts_detail TEXT,
+      input_tokens BIGINT NOT NULL,
+      output_tokens BIGINT NOT NULL,
+      cached_tokens BIGINT NOT NULL,
+      cache_write_tokens BIGINT NOT NULL,
+      reasoning_tokens BIGINT NOT NULL,
+      cost_usd DOUBLE PRECISION,
+      saved_usd DOUBLE PRECISION,
+      estimated INTEGER NOT NULL,
+      latency_ms INTEGER NOT NULL,
+      ttft_ms INTEGER,
+      status INTEGER NOT NULL,
+      error_code TEXT,
+      cache TEXT NOT NULL,
+      client_aborted INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS ledger_ts ON ledger (ts);
+    CREATE INDEX IF NOT EXISTS ledger_team_ts ON ledger (team, ts);
+    CREATE INDEX IF NOT EXISTS ledger_key_ts ON ledger (key_id, ts);
+    CREATE INDEX IF NOT EXISTS ledger_run ON ledger (run_id, ts);
+  `)
+}

@@ -1,0 +1,165 @@
+/**
+ * The ledger writer: `record` only queues a compact row; a timer flushes the queue every
+ * `flushMs` (or sooner once `batchSize` rows wait) as multi-row INSERTs inside one transaction.
+ * When the store fails, rows stay queued and are retried with backoff; the queue is bounded, and
+ * rows that do not fit are dropped, counted and logged. `close` flushes what is left.
+ * A crash loses what is queued: at most `flushMs` of traffic while the store is up.
+ */
+import type { Logger } from 'pino'
+import type { CallInfo, CallOutcome } from '../core/call.ts'
+import type { Ledger, Pricing } from '../core/ports.ts'
+import type { SqlDb, SqlValue } from '../stores/sql.ts'
+import { settleCost } from '../accounting/settle-cost.ts'
+import { LEDGER_COLUMNS } from './schema.ts'
+import { ledgerRow, type LedgerRow } from './row.ts'
+
+export interface LedgerOptions {
+  flushMs?: number
+  batchSize?: number
+  maxQueue?: number
+}
+
+export interface LedgerStats {
+  queued: number
+  written: number
+  dropped: number
+  failedFlushes: number
+}
+
+export interface LedgerWriter extends Ledger {
+  /** Writes everything queued now (tests, shutdown). */
+  flush(): Promise<void>
+  close(): Promise<void>
+  stats(): LedgerStats
+}
+
+const COLS = LEDGER_COLUMNS.length
+
+export function createLedgerWriter(db: SqlDb, pricing: Pricing, log: Logger, opts: LedgerOptions = {}): LedgerWriter {
+  const flushMs = opts.flushMs ?? 500
+  const batchSize = opts.batchSize ?? 256
+  const maxQueue = opts.maxQueue ?? 50_000
+  let queue: LedgerRow[] = []
+  const stats = { written: 0, dropped: 0, failedFlushes: 0 }
+  let flushing: Promise<void> | undefined
+  let failures = 0
+  let retryAt = 0
+  let lastDropLog = 0
+  let closed = false
+  const pending = new Set<Promise<void>>()
+
+  const enqueue = (row: LedgerRow) => {
+    if (queue.length >= maxQueue) {
+      stats.dropped++
+      const now = Date.now()
+      if (now - lastDropLog > 10_000) {
+        lastDropLog = now
+        log.error({ dropped: stats.dropped, queued: queue.length }, 'ledger queue full (the store is failing): dropping records')
+      }
+      return
+    }
+    queue.push(row)
+    if (queue.length === batchSize && failures === 0) setImmediate(kick)
+  }
+
+  const insertSql = new Map<number, string>()
+  const sqlFor = (rows: number): string => {
+    let sql = insertSql.get(rows)
+    if (!sql) {
+      const values: string[] = []
+      for (let r = 0; r < rows; r++) {
+        const ps: string[] = []
+        for (let c = 1; c <= COLS; c++) ps.push(`$${r * COLS + c}`)
+        values.push(`(${ps.join(',')})`)
+      }
+      sql = `INSERT INTO ledger (${LEDGER_COLUMNS.join(',')}) VALUES ${values.join(',')}`
+      insertSql.set(rows, sql)
+    }
+    return sql
+  }
+
+  /** Full batches, then the remainder in power-of-two chunks, so only a few statement shapes exist. */
+  const chunks = (n: number): number[] => {
+    const out: number[] = []
+    while (n >= batchSize) { out.push(batchSize); n -= batchSize }
+    for (let size = 1 << 30; size >= 1; size >>= 1) if (n >= size) { out.push(size); n -= size }
+    return out
+  }
+
+  const writeOnce = async (): Promise<void> => {
+    if (queue.length === 0) return
+    const rows = queue.length > batchSize * 4 ? queue.slice(0, batchSize * 4) : queue
+    const taken = rows.length
+    await db.transaction(async (tx) => {
+      let at = 0
+      for (const n of chunks(taken)) {
+        const params: SqlValue[] = []
+        for (let i = at; i < at + n; i++) for (const v of rows[i]!) params.push(v)
+        await tx.query(sqlFor(n), params)
+        at += n
+      }
+    })
+    queue = queue.length === taken ? [] : queue.slice(taken)
+    stats.written += taken
+  }
+
+  const flushNow = async (): Promise<void> => {
+    while (queue.length > 0) {
+      try {
+        await writeOnce()
+        if (failures > 0) log.info({ queued: queue.length }, 'ledger store is back: writing queued records')
+        failures = 0
+      } catch (err) {
+        failures++
+        stats.failedFlushes++
+        retryAt = Date.now() + Math.min(30_000, flushMs * 2 ** Math.min(failures, 8))
+        if (failures === 1 || failures % 20 === 0) log.warn({ err: (err as Error).message, queued: queue.length, failures }, 'ledger flush failed; will retry')
+        throw err
+      }
+    }
+  }
+
+  function kick(): void {
+    if (flushing || queue.length === 0 || Date.now() < retryAt) return
+    flushing = flushNow().catch(() => {}).finally(() => { flushing = undefined })
+  }
+
+  const timer = setInterval(kick, flushMs)
+  timer.unref()
+
+  return {
+    record(call: CallInfo, outcome: CallOutcome): void {
+      if (closed) return
+      const settled = settleCost(call, outcome, pricing)
+      if (!(settled instanceof Promise)) {
+        enqueue(ledgerRow(call, outcome, settled.usage, settled.costUsd))
+        return
+      }
+      const p = settled.then((s) => enqueue(ledgerRow(call, outcome, s.usage, s.costUsd)), (err: unknown) => {
+        log.error({ err, requestId: call.requestId }, 'ledger: could not price an estimated call')
+        enqueue(ledgerRow(call, outcome, undefined, null))
+      }).finally(() => pending.delete(p))
+      pending.add(p)
+    },
+    async flush() {
+      await Promise.all([...pending])
+      if (flushing) await flushing
+      await flushNow().catch(() => {})
+    },
+    async close() {
+      clearInterval(timer)
+      await Promise.all([...pending])
+      closed = true
+      if (flushing) await flushing
+      for (let i = 0; i < 3 && queue.length > 0; i++) {
+        try {
+          await flushNow()
+        } catch {
+          await new Promise((r) => setTimeout(r, 200))
+        }
+      }
+      if (queue.length > 0) log.error({ lost: queue.length }, 'ledger: the store is unavailable at shutdown; queued records are lost')
+    },
+    stats: () => ({ queued: queue.length, ...stats }),
+  }
+}
