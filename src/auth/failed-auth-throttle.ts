@@ -17,12 +17,19 @@ export interface FailedAuthThrottle {
 
 export function createFailedAuthThrottle(max = MAX_FAILURES, windowMs = WINDOW_MS): FailedAuthThrottle {
   const windows = new Map<string, Window>()
+  // Windows are (re)inserted when they start, so the Map is in start order: expired ones lead.
   const sweep = (now: number) => {
-    for (const [addr, w] of windows) if (now - w.start >= windowMs) windows.delete(addr)
-    // Still full (a flood from many addresses): forget the oldest windows rather than grow.
-    for (const addr of windows.keys()) {
-      if (windows.size < MAX_ADDRESSES) break
+    for (const [addr, w] of windows) {
+      if (now - w.start < windowMs) break
       windows.delete(addr)
+    }
+    // Still full (a flood from many addresses): forget the oldest tenth at once rather than grow.
+    if (windows.size >= MAX_ADDRESSES) {
+      let drop = MAX_ADDRESSES / 10
+      for (const addr of windows.keys()) {
+        if (drop-- <= 0) break
+        windows.delete(addr)
+      }
     }
   }
   return {
