@@ -6,6 +6,7 @@
  */
 import type { MiddlewareHandler } from 'hono'
 import { timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
 import { GatewayError } from '../core/errors.ts'
 import type { Authenticator } from '../core/ports.ts'
 import { presentedKey, sha256Hex } from '../auth/present-key.ts'
@@ -15,6 +16,11 @@ declare module 'hono' {
     /** The acting admin's id (`admin:<first 12 hex of sha256>`). */
     adminId: string
   }
+}
+
+/** The client address under @hono/node-server (c.env.incoming is the Node request). */
+function remoteAddress(env: unknown): string | undefined {
+  return (env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket.remoteAddress
 }
 
 export function adminAuth(adminKeys: readonly string[], auth: Authenticator): MiddlewareHandler {
@@ -28,9 +34,11 @@ export function adminAuth(adminKeys: readonly string[], auth: Authenticator): Mi
     if (!match) {
       let isVirtual = false
       try {
-        await auth.authenticate(headers, undefined)
+        // With the client's address, so wrong admin keys count towards the failed-auth throttle.
+        await auth.authenticate(headers, remoteAddress(c.env))
         isVirtual = true
-      } catch {
+      } catch (err) {
+        if (err instanceof GatewayError && err.status === 429) throw err
         isVirtual = false
       }
       if (isVirtual) throw new GatewayError({ status: 403, code: 'permission_denied', message: 'A virtual key cannot use the admin API; use an admin key from server.admin_keys.' })

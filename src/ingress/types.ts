@@ -13,6 +13,8 @@ export interface EncodeContext {
   requestedModel: string
   /** The client asked for usage in streams (OpenAI: stream_options.include_usage; Anthropic: always). */
   clientWantsUsage: boolean
+  /** The client's request body (Responses echoes request fields and maps tools back by name). */
+  request?: JsonObject
 }
 
 export interface StreamEncoder {
@@ -22,6 +24,8 @@ export interface StreamEncoder {
   end(usage: Usage | undefined): string
   /** An error event in the client's format, after bytes were already sent. */
   error(err: GatewayError): string
+  /** The complete client-format response once end() ran (Responses keeps it for previous_response_id). */
+  result?(): JsonObject | undefined
 }
 
 export interface IngressCodec {

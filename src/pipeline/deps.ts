@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.ts'
 import type { Authenticator, Guard, Ledger, Observability, Pricing, ResponseCache } from '../core/ports.ts'
 import type { Operation } from '../core/call.ts'
 import type { IngressCodec } from '../ingress/types.ts'
+import type { ConversationStore } from '../responses-store/types.ts'
 import type { Deployments } from '../routing/deployments.ts'
 
 export type { TargetHealth } from '../routing/health.ts'
@@ -21,5 +22,7 @@ export interface PipelineDeps {
   health: TargetHealth
   /** Codecs for ingress APIs served by translation through OpenAI Chat. */
   codecs: Partial<Record<Operation, IngressCodec>>
+  /** Responses the gateway keeps for previous_response_id on translated targets (absent = off). */
+  conversations?: ConversationStore
   log: Logger
 }

@@ -46,6 +46,25 @@ teams: { t: { keys: { good: { key: "${GOOD}" } } } }
   })
 })
 
+describe('wrong admin keys count as failed authentications', () => {
+  it('past 20 failures from one address the admin API answers 429; the right admin key still works', async () => {
+    const gw = await startTestGateway(`
+server: { admin_keys: ["sb-admin-right-key-000000"] }
+store: { url: "sqlite::memory:" }
+`)
+    try {
+      const get = (key: string) => fetch(`${gw.url}/admin/v1/teams`, { headers: { authorization: `Bearer ${key}` } })
+      for (let i = 0; i < 20; i++) expect((await get(`sb-admin-guess-${i}`)).status).toBe(401)
+      const r = await get('sb-admin-guess-again')
+      expect(r.status).toBe(429)
+      expect(r.headers.get('retry-after')).toMatch(/^([1-9]|10)$/)
+      expect((await get('sb-admin-right-key-000000')).status).toBe(200)
+    } finally {
+      await gw.stop()
+    }
+  })
+})
+
 describe('auth modes', () => {
   it('server.auth: none admits calls without a key, as team default', async () => {
     const vendor = await startStandIn()
