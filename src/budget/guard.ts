@@ -16,7 +16,7 @@ import { checkAlert } from './alerts.ts'
 export interface GuardDeps {
   config: Config
   pricing: Pricing
-  counters: () => BudgetCounters
+  counters: () => Promise<BudgetCounters>
   baseline: Baseline
   log: Logger
   /** Remembers the latest totals of each scope, for metrics and the admin API. */
@@ -39,9 +39,10 @@ export function budgetGuard(deps: GuardDeps): Guard {
       const worst = deps.pricing.worstCase(call.publicModel, call)
       const amount = worst === null ? 0 : toNano(worst)
       const token = `${tokenPrefix}.${(seq++).toString(36)}`
-      const counters = deps.counters()
       let result
+      let counters: BudgetCounters
       try {
+        counters = await deps.counters()
         result = await counters.reserve(scopes, amount, token, deps.baseline)
       } catch (err) {
         if (deps.onStoreError(err, call) === 'admit') return undefined

@@ -57,8 +57,19 @@ export function createBudgets(deps: BudgetDeps): Budgets {
   const shared = redis ? redisCounters(redis, config.redis.key_prefix, holdMs) : undefined
   const failOpen = config.redis.on_failure === 'fail-open'
   let degradedLogged = false
-  const counters = (): BudgetCounters => {
+  // Until the first connection is up (start-up), calls wait for it briefly instead of counting
+  // locally: a replica that just started must not admit past a budget the others have spent.
+  let firstConnect: Promise<void> | undefined = redis && redis.status !== 'ready'
+    ? new Promise<void>((resolve) => {
+      const done = () => { clearTimeout(t); redis.off('ready', done); firstConnect = undefined; resolve() }
+      const t = setTimeout(done, 2000)
+      t.unref()
+      redis.once('ready', done)
+    })
+    : undefined
+  const counters = async (): Promise<BudgetCounters> => {
     if (!shared || !redis) return memory
+    if (firstConnect) await firstConnect
     if (redis.status === 'ready' || !failOpen) return shared
     if (!degradedLogged) {
       degradedLogged = true
@@ -98,7 +109,7 @@ export function createBudgets(deps: BudgetDeps): Budgets {
       if (s.type === 'team') {
         const rule = teamRule(config, s.id)
         if (!rule) return round(await monthToDate({ team: s.id }))
-        const t = await counters().read(scopeOf('team', s.id, s.id, rule, rule.usd, now, { team: s.id }), baseline)
+        const t = await (await counters()).read(scopeOf('team', s.id, s.id, rule, rule.usd, now, { team: s.id }), baseline)
         return round(t.spent / NANO)
       }
       let scope: Scope | undefined
@@ -111,7 +122,7 @@ export function createBudgets(deps: BudgetDeps): Budgets {
         for (const v of states.values()) if (v.scope.kind === 'key' && v.scope.id === s.id) scope = { ...v.scope, window: windowAt(v.scope.period, v.scope.timezone, now) }
       }
       if (!scope) return round(await monthToDate({ keyId: s.id }))
-      return round((await counters().read(scope, baseline)).spent / NANO)
+      return round((await (await counters()).read(scope, baseline)).spent / NANO)
     },
     budgetStates(): BudgetState[] {
       const now = Date.now()

@@ -1,0 +1,151 @@
+/**
+ * Budgets through the real gateway (memory counters, SQLite ledger): reserve-then-settle under 50
+ * concurrent requests, the refusal's exact body, per-run caps, the alert webhook once per period,
+ * and a restart that keeps spend (same SQLite file).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startStandIn, json, chatCompletion, type StandIn } from '../helpers/stand-in.ts'
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { ADMIN_KEY, admin, chat } from './ledger-support.ts'
+
+const TEAM_KEY = 'sk-sb-budget-team-key-0001'
+const RUN_KEY = 'sk-sb-budget-run-key-00001'
+const DAILY_KEY = 'sk-sb-budget-daily-key-001'
+
+let vendor: StandIn
+let hook: Server
+let hookUrl: string
+const alerts: Array<Record<string, unknown>> = []
+let dbFile: string
+let gw: TestGateway
+
+// Output at $1000 per million tokens, input free: 10 output tokens cost exactly $0.01, and a
+// request with max_tokens 10 reserves exactly $0.01 (its worst case).
+const config = () => `
+server: { admin_keys: ["${ADMIN_KEY}"] }
+store: { url: "sqlite://${dbFile}" }
+providers:
+  up: { type: openai, base_url: ${vendor.url}/v1, keys: ["sk-vendor"] }
+models:
+  m: { targets: [{ provider: up, model: priced }], pricing: { input: 0, output: 1000 } }
+routing: { retries: { max_attempts: 1 } }
+teams:
+  capped:
+    budget: { usd: 0.10, period: monthly, alert_at: 0.5, alert_webhook: "${hookUrl}" }
+    keys: { k: { key: "${TEAM_KEY}" } }
+  runs:
+    keys:
+      r: { key: "${RUN_KEY}", budget: { usd: 100, period: total, per_run_usd: 0.02 } }
+      d: { key: "${DAILY_KEY}", budget: { usd: 0.015, period: daily, timezone: "Europe/Paris" } }
+`
+
+const body = { model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }
+const tenTokens = () => json(200, chatCompletion('ok', 'priced', { prompt_tokens: 7, completion_tokens: 10, total_tokens: 17 }))
+
+function nextMonthUtc(): string {
+  const n = new Date()
+  return new Date(Date.UTC(n.getUTCFullYear(), n.getUTCMonth() + 1, 1)).toISOString()
+}
+
+beforeAll(async () => {
+  vendor = await startStandIn(async (req, res) => {
+    await new Promise((r) => setTimeout(r, 20))
+    return tenTokens()(req, res)
+  })
+  hook = createServer((req, res) => {
+    let data = ''
+    req.on('data', (c: Buffer) => (data += c.toString()))
+    req.on('end', () => {
+      alerts.push(JSON.parse(data) as Record<string, unknown>)
+      res.end('ok')
+    })
+  })
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r))
+  hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/budget-alerts`
+  dbFile = join(mkdtempSync(join(tmpdir(), 'sb-budget-')), 'budget.db')
+  gw = await startTestGateway(config())
+})
+afterAll(async () => {
+  await gw?.stop()
+  await vendor?.close()
+  await new Promise((r) => hook?.close(r))
+})
+
+describe('team budget', () => {
+  it('50 concurrent requests against a budget that fits 10 admit exactly 10', async () => {
+    const results = await Promise.all(Array.from({ length: 50 }, () => chat(gw.url, TEAM_KEY, body)))
+    const ok = results.filter((r) => r.status === 200)
+    const refused = results.filter((r) => r.status === 429)
+    expect(ok).toHaveLength(10)
+    expect(refused).toHaveLength(40)
+    for (const r of refused) {
+      expect(r.body.error?.code).toBe('budget_exceeded')
+      expect(r.body.error?.type).toBe('insufficient_quota')
+      expect(r.body.error?.message).toMatch(/^Budget exceeded: team 'capped' has /)
+    }
+    expect(vendor.received).toHaveLength(10)
+  })
+
+  it('once spent, the refusal names the scope, the limit and the reset time', async () => {
+    const r = await chat(gw.url, TEAM_KEY, body)
+    expect(r.status).toBe(429)
+    expect(r.body).toEqual({ error: { message: `Budget exceeded: team 'capped' has spent $0.10 of its $0.10 monthly budget. It resets at ${nextMonthUtc()}.`, type: 'insufficient_quota', param: null, code: 'budget_exceeded' } })
+    const retryAfter = Number(r.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(0)
+    expect(Math.abs(Date.now() / 1000 + retryAfter - Date.parse(nextMonthUtc()) / 1000)).toBeLessThan(5)
+  })
+
+  it('the alert webhook fired exactly once, with the scope and spend', async () => {
+    for (let i = 0; i < 50 && alerts.length === 0; i++) await new Promise((r) => setTimeout(r, 20))
+    await new Promise((r) => setTimeout(r, 200))
+    expect(alerts).toHaveLength(1)
+    expect(alerts[0]).toMatchObject({ type: 'budget.alert', scope: 'team', id: 'capped', team: 'capped', period: 'monthly', limit_usd: 0.1, alert_at: 0.5, resets_at: nextMonthUtc() })
+    expect(alerts[0]!.spent_usd as number).toBeGreaterThanOrEqual(0.05)
+    expect(gw.logs.filter((l) => l.includes('budget alert: team'))).toHaveLength(1)
+  })
+
+  it('the teams and budget reads report spend this period', async () => {
+    const t = await admin<{ spend_this_period_usd: number }>(gw.url, '/admin/v1/teams/capped')
+    expect(t.status).toBe(200)
+    expect(t.body.spend_this_period_usd).toBe(0.1)
+  })
+})
+
+describe('key and run budgets', () => {
+  it('a per-run cap refuses the third $0.01 call of a run, and leaves other runs alone', async () => {
+    const run = (id: string) => chat(gw.url, RUN_KEY, body, { 'x-switchboard-run-id': id })
+    expect((await run('agent-run-1')).status).toBe(200)
+    expect((await run('agent-run-1')).status).toBe(200)
+    const third = await run('agent-run-1')
+    expect(third.status).toBe(429)
+    expect(third.body.error?.message).toBe("Budget exceeded: agent run 'agent-run-1' of key 'cfg:runs/r' has spent $0.02 of its $0.02 per-run budget. A run budget does not reset; start a new run.")
+    expect((await run('agent-run-2')).status).toBe(200)
+  })
+
+  it('a daily key budget in a time zone: a call that may not fit what is left is refused', async () => {
+    expect((await chat(gw.url, DAILY_KEY, body)).status).toBe(200)
+    const r = await chat(gw.url, DAILY_KEY, body)
+    expect(r.status).toBe(429)
+    expect(r.body.error?.message).toMatch(/^Budget exceeded: key 'cfg:runs\/d' has \$0\.01 left of its \$0\.01 daily budget \(\$0\.01 spent\), less than this call may cost \(up to \$0\.01; a lower max_tokens asks for less\)\. It resets at \d{4}-\d{2}-\d{2}T(22|23):00:00\.000Z\.$/)
+    // max_tokens 5 reserves $0.005: fits in the $0.005 left.
+    expect((await chat(gw.url, DAILY_KEY, { ...body, max_tokens: 5 })).status).toBe(200)
+  })
+})
+
+describe('restart', () => {
+  it('a restarted gateway on the same SQLite file keeps the spend', async () => {
+    await gw.stop()
+    gw = await startTestGateway(config())
+    const r = await chat(gw.url, TEAM_KEY, body)
+    expect(r.status).toBe(429)
+    expect(r.body.error?.message).toBe(`Budget exceeded: team 'capped' has spent $0.10 of its $0.10 monthly budget. It resets at ${nextMonthUtc()}.`)
+    const run = await chat(gw.url, RUN_KEY, body, { 'x-switchboard-run-id': 'agent-run-1' })
+    expect(run.status).toBe(429)
+    expect(run.body.error?.message).toContain("agent run 'agent-run-1' of key 'cfg:runs/r' has spent $0.02")
+  })
+})
