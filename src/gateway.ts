@@ -32,6 +32,9 @@ import type { IngressCodec } from './ingress/types.ts'
 import type { Operation } from './core/call.ts'
 import type { Guard } from './core/ports.ts'
 import { anthropicIngress } from './ingress/anthropic/index.ts'
+import { responsesIngress } from './ingress/responses/index.ts'
+import { createResponsesStore } from './responses-store/sql-store.ts'
+import { responsesRoutes } from './responses-store/routes.ts'
 import { openSqlDb, type SqlDb } from './stores/sql.ts'
 import { createRedis } from './stores/redis.ts'
 import { adminAuth } from './admin/auth.ts'
@@ -56,7 +59,7 @@ export interface Gateway {
 
 /** Ingress APIs served on non-native targets by translation through OpenAI Chat. */
 function ingressCodecs(): Partial<Record<Operation, IngressCodec>> {
-  return { messages: anthropicIngress }
+  return { messages: anthropicIngress, responses: responsesIngress }
 }
 
 /** Things to close on shutdown, in reverse order of creation. */
@@ -109,6 +112,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const budgets = createBudgets({ config, pricing, db, redis, log })
   guards.push(budgets.guard)
 
+  // Responses produced on translated targets, kept for previous_response_id (docs/translation-responses.md).
+  const conversations = await createResponsesStore({ db, log, retentionDays: config.store.responses_retention_days ?? 30 })
+  closers.push(() => conversations.close())
+
   const pipeline: PipelineDeps = {
     config,
     deployments,
@@ -121,6 +128,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     observability: telemetry.observability,
     health: limits.health,
     codecs: ingressCodecs(),
+    conversations,
     log,
   }
 
@@ -147,6 +155,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         root.use('/admin/v1/*', adminAuth(config.server.admin_keys, auth))
         for (const add of adminRoutes) add(root)
       },
+      responsesRoutes({ auth, store: conversations }),
     ],
   })
 

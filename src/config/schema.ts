@@ -61,6 +61,8 @@ const providerSchema = z.strictObject({
   session_token: z.string().optional(),
   headers: z.record(z.string(), z.string()).optional(),
   timeouts: timeoutsSchema.optional(),
+  /** OpenAI-type providers: `translate` serves /v1/responses through Chat Completions (servers without the Responses API). */
+  responses: z.enum(['native', 'translate']).optional(),
 })
 
 const pricingSchema = z.strictObject({
@@ -79,6 +81,8 @@ const targetSchema = z.strictObject({
   rpm: int(1).optional(),
   tpm: int(1).optional(),
   timeouts: timeoutsSchema.optional(),
+  /** Whether this model takes reasoning_effort derived from a translated request (default: yes, except openai-compatible). */
+  reasoning: bool().optional(),
 })
 
 const modelSchema = z.strictObject({
@@ -128,6 +132,8 @@ export const configSchema = z.strictObject({
   store: z.strictObject({
     url: z.string().default('sqlite://./data/switchboard.db'),
     ledger_retention_days: int(0).optional(),
+    /** Days the gateway keeps Responses it produced on translated targets (previous_response_id); default 30. */
+    responses_retention_days: int(1).optional(),
   }).default({ url: 'sqlite://./data/switchboard.db' }),
   redis: z.strictObject({
     url: z.string().default(''),

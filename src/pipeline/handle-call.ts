@@ -82,6 +82,9 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     if (!anyGlobMatches(principal.keyModels, publicModel) || !anyGlobMatches(principal.teamModels, publicModel)) {
       throw new GatewayError({ status: 403, code: 'model_not_allowed', param: 'model', message: `Your key may not use the model '${publicModel}'. GET /v1/models lists the models it may use.` })
     }
+    // previous_response_id naming a response the gateway kept: that conversation becomes the input.
+    const expanding = route.operation === 'responses' ? deps.conversations?.expand(principal.team, body) : undefined
+    const history = expanding ? await expanding : undefined
     const runId = runIdFrom(req.headers)
     if (runId) state.headers['x-switchboard-run-id'] = runId
     call = {
@@ -93,10 +96,10 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
       runId,
       tags: tagsFrom(req.headers),
       stream: parsed.stream,
-      body,
-      rawBody: raw,
+      body: history?.body ?? body,
+      rawBody: history?.raw ?? raw,
       headers: req.headers,
-      estimatedInputTokens: estimatePromptTokens(raw),
+      estimatedInputTokens: estimatePromptTokens(history?.raw ?? raw),
       maxOutputTokens: parsed.maxOutputTokens ?? model.default_max_output_tokens ?? deps.config.routing.default_max_output_tokens,
       startedAt,
     }

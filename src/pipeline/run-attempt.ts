@@ -63,11 +63,18 @@ const MAX_ERROR_BODY = 64 * 1024
 
 /** How this target serves the call: natively, or through OpenAI Chat with an ingress codec. */
 function plan(deps: PipelineDeps, ctx: AttemptContext): { op: Operation; body: JsonObject; codec?: IngressCodec } | GatewayError {
-  const adapter = ctx.step.target.provider.kind.adapter
+  const target = ctx.step.target
+  const adapter = target.provider.kind.adapter
   const op = ctx.route.operation
-  if (adapter.native.has(op)) return { op, body: ctx.call.body }
+  const translateResponses = op === 'responses' && deps.config.providers[target.provider.name]?.responses === 'translate'
+  if (adapter.native.has(op) && !translateResponses) return { op, body: ctx.call.body }
   const codec = deps.codecs[op]
-  if (codec && adapter.supports.has('chat')) return { op: 'chat', body: codec.toChat(ctx.call.body) as unknown as JsonObject, codec }
+  if (codec && adapter.supports.has('chat')) {
+    const chat = codec.toChat(ctx.call.body)
+    // Effort derived from Anthropic thinking or Responses reasoning breaks models that do not reason (docs/agents.md).
+    if (chat.reasoning_effort !== undefined && !(target.entry.reasoning ?? target.provider.config.type !== 'openai-compatible')) delete chat.reasoning_effort
+    return { op: 'chat', body: chat as unknown as JsonObject, codec }
+  }
   if (adapter.supports.has(op)) return { op, body: ctx.call.body }
   return new GatewayError({
     status: 400,
@@ -179,30 +186,34 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
       deps.log.warn({ err, provider: provider.name, requestId: call.requestId }, 'could not parse the vendor response')
       return fail({ kind: 'provider', error: { status: 502, code: 'upstream_error', kind: 'server', message: 'The vendor sent a response the gateway could not read.' } }, upstream.status)
     }
-    const out = parsed.kind === 'raw'
-      ? parsed.bytes
-      : Buffer.from(JSON.stringify(how.codec ? how.codec.fromChat(parsed.body as unknown as ChatCompletion, { requestedModel: call.publicModel, clientWantsUsage: true }) : parsed.body))
+    // OpenAI-type vendors hand back raw bytes even for a translated call: a chat.completion to encode.
+    const translated = how.codec
+      ? how.codec.fromChat((parsed.kind === 'object' ? parsed.body : JSON.parse((parsed as { bytes: Buffer }).bytes.toString('utf8'))) as ChatCompletion, { requestedModel: call.publicModel, clientWantsUsage: true, request: call.body })
+      : undefined
+    const raw = parsed.kind === 'raw' && !translated
+    const out = translated ? Buffer.from(JSON.stringify(translated)) : parsed.kind === 'raw' ? parsed.bytes : Buffer.from(JSON.stringify(parsed.body))
     const cost = price(parsed.usage)
     const contentType = typeof upstream.headers['content-type'] === 'string' ? upstream.headers['content-type'] : 'application/json'
     const headers: Record<string, string> = { ...baseHeaders }
     if (cost !== null) headers['x-switchboard-cost-usd'] = cost.toFixed(8)
     state.committed = true
     state.ttftMs = performance.now() - t0
-    sendBody(res, upstream.status, parsed.kind === 'raw' ? contentType : 'application/json', out, headers)
+    sendBody(res, upstream.status, raw ? contentType : 'application/json', out, headers)
+    if (translated) deps.conversations?.save(call, translated)
     record(upstream.status)
     attemptObs?.end({ status: upstream.status, body: out })
     deps.health.finished(target, { ok: true, ttfbMs })
     return {
       ok: true, usage: parsed.usage, provider: provider.name, upstreamModel: target.upstreamModel,
       responseModel: parsed.responseModel, responseId: parsed.responseId, finishReasons: parsed.finishReasons ?? [], costUsd: cost,
-      cacheable: ctx.collect ? { kind: 'body', status: upstream.status, contentType: parsed.kind === 'raw' ? contentType : 'application/json', body: out, usage: parsed.usage, provider: provider.name, upstreamModel: target.upstreamModel, costUsd: cost } : undefined,
+      cacheable: ctx.collect ? { kind: 'body', status: upstream.status, contentType: raw ? contentType : 'application/json', body: out, usage: parsed.usage, provider: provider.name, upstreamModel: target.upstreamModel, costUsd: cost } : undefined,
     }
   }
 
   // Streaming.
   const clientWantsUsage = clientAskedForUsage(call)
   const translator = adapter.streamTranslator(input, { clientWantsUsage: how.codec ? true : clientWantsUsage })
-  const encoder: StreamEncoder | undefined = how.codec?.streamEncoder({ requestedModel: call.publicModel, clientWantsUsage })
+  const encoder: StreamEncoder | undefined = how.codec?.streamEncoder({ requestedModel: call.publicModel, clientWantsUsage, request: call.body })
   const parser = adapter.streamFraming === 'sse' ? createSseParser() : await awsDecoder()
   const sendsDone = ctx.route.ingress === 'openai' && (how.op === 'chat' || how.op === 'completions')
   const collected: Buffer[] | undefined = ctx.collect ? [] : undefined
@@ -297,6 +308,8 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
   if (encoder) write(encoder.end(usage))
   else if (sendsDone) write(SSE_DONE)
   res.end()
+  const translated = encoder?.result?.()
+  if (translated) deps.conversations?.save(call, translated)
   record(upstream.status)
   attemptObs?.end({ status: upstream.status })
   deps.health.finished(target, { ok: true, ttfbMs })

@@ -15,4 +15,6 @@ export const MODEL_ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
 
 /** /v1 paths the Hono app answers itself; any other /v1/* is forwarded to an OpenAI-type target. */
 export const isGatewayOwnedV1 = (path: string, method: string): boolean =>
-  (method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models/')))
+  (method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models/'))) ||
+  // Responses the gateway stored itself (ids `resp_sb...`); OpenAI's own ids are forwarded.
+  ((method === 'GET' || method === 'DELETE') && path.startsWith('/v1/responses/resp_sb'))
