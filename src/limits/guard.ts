@@ -102,7 +102,11 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
   // The first requests after start wait (briefly) for the initial connection instead of
   // counting locally while Redis is merely still connecting.
   let starting: Promise<void> | undefined
-  const onReady = () => { retryAt = 0 }
+  // A (re)established connection has answered Redis's handshake: go back to shared counters at once.
+  const onReady = () => {
+    retryAt = 0
+    markUp()
+  }
   const unloadScripts = redis ? preloadScripts(redis) : undefined
   if (redis) {
     redis.on('ready', onReady)
@@ -120,12 +124,18 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
     }
   }
 
+  // While down, one request at a time probes Redis (a hung server costs that one request up to
+  // commandTimeout); the others are decided locally meanwhile.
+  let probing = false
   const sharedUsable = (): boolean => {
     if (redis!.status !== 'ready') {
       markDown(new Error(`redis connection is ${redis!.status}`))
       return false
     }
-    return !down || Date.now() >= retryAt
+    if (!down) return true
+    if (probing || Date.now() < retryAt) return false
+    probing = true
+    return true
   }
 
   const refuse = (plan: ScopePlan, d: Extract<Decision, { ok: false }>, tokens: number): never => {
@@ -159,6 +169,8 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
           d = await shared.reserve(plan, tokens, member)
         } catch (err) {
           markDown(err)
+        } finally {
+          probing = false
         }
         if (d) {
           markUp()

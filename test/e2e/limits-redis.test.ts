@@ -15,7 +15,7 @@ import { REDIS_URL, awayFromBoundary, redisAvailable, sleep } from '../unit/limi
 const canSpawnRedis = spawnSync('redis-server', ['--version']).status === 0 || process.env.CI === 'true'
 if (!canSpawnRedis) console.warn('limits tests: no redis-server binary; the Redis outage suite is skipped')
 
-const KEYS = { shared: 'sk-sb-shared', p1: 'sk-sb-phase-1', p2: 'sk-sb-phase-2', p3: 'sk-sb-phase-3', conc: 'sk-sb-conc', free: 'sk-sb-free' }
+const KEYS = { shared: 'sk-sb-shared', p1: 'sk-sb-phase-1', p2: 'sk-sb-phase-2', p3: 'sk-sb-phase-3', p4: 'sk-sb-phase-4', conc: 'sk-sb-conc', free: 'sk-sb-free' }
 
 const config = (vendorUrl: string, redisUrl: string, prefix: string, onFailure: 'fail-open' | 'fail-closed') => `
 redis: { url: "${redisUrl}", key_prefix: "${prefix}", on_failure: ${onFailure} }
@@ -32,6 +32,7 @@ teams:
       p1: { key: ${KEYS.p1}, limits: { rpm: 4 } }
       p2: { key: ${KEYS.p2}, limits: { rpm: 2 } }
       p3: { key: ${KEYS.p3}, limits: { rpm: 4 } }
+      p4: { key: ${KEYS.p4}, limits: { rpm: 100 } }
       conc: { key: ${KEYS.conc}, limits: { concurrency: 3 } }
       free: { key: ${KEYS.free} }
 `
@@ -186,5 +187,27 @@ describe.skipIf(!canSpawnRedis)('Redis stopped and restarted mid-test', () => {
       expect(await readyz(g)).toMatchObject({ redis: 'ok', limits: 'shared' })
       expect(g.logs.filter((l) => l.includes('shared limits resumed')).length).toBe(1)
     }
+
+    // A hung Redis (connection open, no answers): requests are still served; a probe costs at
+    // most commandTimeout (1 s) to the one request making it, the others are decided locally.
+    redis.kill('SIGSTOP')
+    try {
+      const t0 = Date.now()
+      const seen: number[] = []
+      for (let i = 0; i < 6; i++) {
+        const t = Date.now()
+        seen.push(await status(open[0]!, KEYS.p4))
+        expect(Date.now() - t).toBeLessThan(1500)
+      }
+      expect(seen).toEqual([200, 200, 200, 200, 200, 200])
+      expect(Date.now() - t0).toBeLessThan(3500)
+      expect(await readyz(open[0]!)).toMatchObject({ limits: 'local' })
+    } finally {
+      redis.kill('SIGCONT')
+    }
+    await until('shared limits after SIGCONT', async () => {
+      await status(open[0]!, KEYS.p4)
+      return (await readyz(open[0]!)).limits === 'shared'
+    })
   })
 })
