@@ -130,7 +130,8 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
       config: deps.config,
       targets: deps.deployments.targets,
       order: deps.health.order,
-      requestFallbacks: requestFallbacksFrom(req.headers),
+      // A request's own fallbacks must be models the key may use (the configured ones are the operator's choice).
+      requestFallbacks: requestFallbacksFrom(req.headers).filter((m) => anyGlobMatches(principal.keyModels, m) && anyGlobMatches(principal.teamModels, m)),
     })
     const totalTimer = setTimeout(() => abort.abort(new TransportError('total_timeout', 'the request exceeded its total timeout')), totalMs)
     let last: AttemptFailure | undefined

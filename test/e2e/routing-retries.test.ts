@@ -196,3 +196,31 @@ describe('nothing can serve', () => {
     expect(r.h('x-switchboard-attempts')).toBe('0')
   })
 })
+
+describe('request fallbacks and allowed models', () => {
+  let restricted: TestGateway
+  beforeAll(async () => {
+    restricted = await startTestGateway(`
+store: { url: "sqlite::memory:" }
+providers:
+  a: { type: openai-compatible, base_url: ${A.url}/v1 }
+  b: { type: openai-compatible, base_url: ${B.url}/v1 }
+models:
+  solo-a: { targets: [{ provider: a, model: a-solo }] }
+  solo-b: { targets: [{ provider: b, model: b-solo }] }
+routing: { retries: { max_attempts: 2, backoff_ms: 1, max_backoff_ms: 5 } }
+teams:
+  t: { keys: { k: { key: "sk-sb-routing-restricted", models: [solo-a] } } }
+`)
+  })
+  afterAll(async () => { await restricted?.stop() })
+
+  it('a fallback model the key may not use is ignored', async () => {
+    A.queue.push(err(500, 'down'), err(500, 'down'))
+    const r = await chat(restricted, 'solo-a', { headers: { authorization: 'Bearer sk-sb-routing-restricted', 'x-switchboard-fallbacks': 'solo-b' } })
+    expect(r.status).toBe(502)
+    expect(r.h('x-switchboard-attempts')).toBe('2')
+    expect(A.received).toHaveLength(2)
+    expect(B.received).toHaveLength(0)
+  })
+})
