@@ -28,7 +28,7 @@ export async function spendBy(db: SqlDb, groupBy: readonly GroupBy[], fromMs: nu
   const cols = groupBy.map((g) => `${GROUPS[g]} AS g_${g}`)
   const sql = `SELECT ${[...cols, 'COUNT(*) AS requests', 'SUM(input_tokens) AS input_tokens', 'SUM(output_tokens) AS output_tokens', 'SUM(cached_tokens) AS cached_tokens', 'SUM(cost_usd) AS cost_usd'].join(', ')}
     FROM ledger WHERE ts >= $1 AND ts < $2
-    ${groupBy.length ? `GROUP BY ${groupBy.map((g) => GROUPS[g]).join(', ')} ORDER BY ${groupBy.map((g) => GROUPS[g]).join(', ')}` : ''}`
+    ${groupBy.length ? `GROUP BY ${groupBy.map((g) => GROUPS[g]).join(', ')} ORDER BY ${groupBy.map((g) => `${GROUPS[g]} NULLS FIRST`).join(', ')}` : ''}`
   const raw = await db.query(sql, [fromMs, toMs])
   let total = 0
   const rows = raw.map((r) => {
