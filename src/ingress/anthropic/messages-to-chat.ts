@@ -91,7 +91,9 @@ function conversationToChat(value: Json | undefined): ChatMessage[] {
     if (message.content === undefined || message.content === null) fail(`${path}.content`, 'is required')
     if (role === 'user') return userTurnToChat(message.content, `${path}.content`)
     if (role === 'assistant') return [assistantTurnToChat(message.content, `${path}.content`)]
-    return fail(`${path}.role`, `must be 'user' or 'assistant' (got '${role}'); put system prompts in 'system'`)
+    // Claude Code (per-turn-control beta) puts system turns inside the conversation.
+    if (role === 'system') return systemToChat(message.content)
+    return fail(`${path}.role`, `must be 'user', 'assistant' or 'system' (got '${role}')`)
   })
 }
 

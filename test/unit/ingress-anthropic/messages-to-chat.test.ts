@@ -325,7 +325,7 @@ describe('validation names the field', () => {
     [{ model: 'm', messages: [] }, 'max_tokens'],
     [{ model: 'm', max_tokens: 0, messages: [] }, 'max_tokens'],
     [{ model: 'm', max_tokens: 12.5, messages: [] }, 'max_tokens'],
-    [{ model: 'm', max_tokens: 10, messages: [{ role: 'system', content: 'x' }] }, 'messages[0].role'],
+    [{ model: 'm', max_tokens: 10, messages: [{ role: 'tool', content: 'x' }] }, 'messages[0].role'],
     [{ model: 'm', max_tokens: 10, messages: [{ role: 'user' }] }, 'messages[0].content'],
     [{ model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' },
       { role: 'user', content: [{ type: 'bogus' }] }] }, 'messages[2].content[0].type'],
