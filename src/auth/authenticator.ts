@@ -10,8 +10,7 @@ import { GatewayError } from '../core/errors.ts'
 import type { KeyCache } from '../keys/key-cache.ts'
 import { digestsEqual } from '../keys/key-material.ts'
 import type { FailedAuthThrottle } from './failed-auth-throttle.ts'
-import { presentedKey } from './present-key.ts'
-import { createHash } from 'node:crypto'
+import { presentedKey, sha256Hex } from './present-key.ts'
 
 const ANONYMOUS: Principal = Object.freeze({ keyId: 'anonymous', keyName: 'anonymous', team: 'default' })
 
@@ -38,8 +37,8 @@ export function createAuthenticator(config: Config, keys: KeyCache, throttle: Fa
     authenticate(headers, remote) {
       const key = presentedKey(headers)
       if (!key) return refuse('No API key was provided.', remote)
-      const digest = createHash('sha256').update(key).digest()
-      const found = keys.lookup(digest.toString('hex'))
+      const digest = sha256Hex(key)
+      const found = keys.lookup(digest)
       if (!found || !digestsEqual(found.digest, digest)) return refuse(NOT_VALID, remote)
       if (found.expiresAt !== undefined && found.expiresAt <= Date.now()) return refuse(NOT_VALID, remote)
       return found.principal

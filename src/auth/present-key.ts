@@ -1,5 +1,5 @@
 /** The virtual key a client presented: Authorization: Bearer, x-api-key or api-key. */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>
 
@@ -13,4 +13,5 @@ export function presentedKey(h: Headers): string | undefined {
   return typeof x === 'string' && x.length > 0 ? x.trim() : undefined
 }
 
-export const sha256Hex = (s: string): string => createHash('sha256').update(s).digest('hex')
+/** One-shot hash to hex: several times cheaper than createHash()...digest() or a Buffer digest (measured). */
+export const sha256Hex = (s: string): string => hash('sha256', s, 'hex')

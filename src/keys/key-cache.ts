@@ -21,7 +21,8 @@ const OVERLAP_MS = 5000
 
 export interface KeyCacheEntry {
   readonly id: string
-  readonly digest: Buffer
+  /** Hex sha256 of the key. */
+  readonly digest: string
   readonly principal: Principal
   readonly expiresAt: number | undefined
   readonly updatedAt: number | undefined
@@ -83,7 +84,7 @@ export function createKeyCache(config: Config, store: KeyStore, log: Logger): Ke
     if (existing && existing.id === r.id && existing.updatedAt !== undefined && existing.updatedAt === r.updatedAt) return
     remove(r.id)
     hashById.set(r.id, r.hash)
-    byHash.set(r.hash, { id: r.id, digest: Buffer.from(r.hash, 'hex'), principal: principalOf(r, config), expiresAt: r.expiresAt, updatedAt: r.updatedAt })
+    byHash.set(r.hash, { id: r.id, digest: r.hash, principal: principalOf(r, config), expiresAt: r.expiresAt, updatedAt: r.updatedAt })
   }
 
   const poll = async () => {
