@@ -235,6 +235,7 @@ export async function startScriptedVendor(): Promise<ScriptedVendor> {
       received.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, json })
       const path = (req.url ?? '').split('?')[0] ?? ''
       if (req.method === 'HEAD') return res.writeHead(200).end()
+      if (req.method === 'GET' || req.method === 'DELETE') return sendJson(res, 404, { error: { message: `No such object: ${path}`, type: 'invalid_request_error' } })
       if (!json) return sendJson(res, 400, { error: { message: 'expected a JSON body', type: 'invalid_request_error' } })
       if (path.endsWith('/messages/count_tokens')) return sendJson(res, 200, { input_tokens: USAGE.input })
       if (path.endsWith('/messages')) return anthropic(res, json)
