@@ -350,6 +350,8 @@ for (const backend of ['memory', 'redis'] as const) {
       expect(m2.response.headers.get('x-switchboard-cache')).toBe('hit')
       expect(m2.response.headers.get('x-switchboard-attempts')).toBe('0')
       expect(m2.data).toEqual(m1.data)
+      expect(m2.data.type).toBe('message')
+      expect(m2.data.content[0]).toEqual({ type: 'text', text: `This is the mock model answering: claude ${n}` })
 
       const s = async () => {
         const r = await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': KEY_A1, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' }, body: JSON.stringify({ ...req, stream: true }) })
@@ -361,6 +363,11 @@ for (const backend of ['memory', 'redis'] as const) {
       expect([s1.cache, s2.cache]).toEqual(['miss', 'hit'])
       expect(s2.text).toBe(s1.text)
       expect(s1.text).toContain('event: message_stop')
+      expect(s1.text.startsWith('event: message_start')).toBe(true)
+      const events: string[] = []
+      for await (const e of anthropic.messages.stream(req)) events.push(e.type)
+      expect(events[0]).toBe('message_start')
+      expect(events.at(-1)).toBe('message_stop')
 
       // The same words on the OpenAI ingress are a different entry (a different response shape).
       const o = await a1.chat.completions.create({ model: 'mocked', max_tokens: 50, temperature: 0, messages: [{ role: 'user', content: `claude ${n}` }] }).withResponse()
