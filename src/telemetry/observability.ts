@@ -67,7 +67,7 @@ class RequestTelemetry implements RequestObserver {
       requestAttributes(call.body, attributes)
       if (d.content) d.content.input(call.operation, call.body, attributes)
       const parent = call.headers.traceparent === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, call.headers, getter)
-      // All span times come from one monotonic clock (see hrNow), so children nest exactly.
+      // All span times come from one monotonic clock (see hrAt), so children nest exactly.
       this.span = d.tracer.startSpan(`${op} ${call.publicModel}`, { kind: SpanKind.SERVER, attributes, startTime: hrAt(performance.now() - (Date.now() - call.startedAt)) }, parent)
       // Log lines written while serving this request carry its trace and span ids.
       logSpan.enterWith(this.span)
@@ -77,6 +77,7 @@ class RequestTelemetry implements RequestObserver {
   attemptStarted(info: { provider: string; upstreamModel: string; attempt: number; serverAddress: string; fallback: boolean }): AttemptObserver {
     const tracer = this.d.tracer
     if (!tracer || !this.span) return passThroughTraceparent(this.call.headers)
+    if (!this.span.isRecording()) return sampledOut(this.span)
     const op = OPERATION_NAME[this.call.operation]
     const attributes: Attributes = {
       'gen_ai.operation.name': op,
@@ -85,8 +86,6 @@ class RequestTelemetry implements RequestObserver {
       'switchboard.provider': info.provider,
       'switchboard.attempt': info.attempt,
       'switchboard.fallback': info.fallback,
-      'switchboard.team': this.call.principal.team,
-      'switchboard.key_id': this.call.principal.keyId,
     }
     if (this.call.runId !== undefined) attributes['switchboard.run_id'] = this.call.runId
     serverAddress(info.serverAddress, attributes)
@@ -114,6 +113,7 @@ class RequestTelemetry implements RequestObserver {
   }
 
   private endSpan(span: Span, outcome: CallOutcome, ttftMs: number | undefined, now: number): void {
+    if (!span.isRecording()) return span.end()
     const a: Attributes = {
       'switchboard.cache': outcome.cache,
       'switchboard.attempts': outcome.attempts.length,
@@ -180,6 +180,13 @@ function hrAt(perfNow: number): HrTime {
   const ms = performance.timeOrigin + perfNow
   const sec = Math.floor(ms / 1000)
   return [sec, Math.round((ms - sec * 1000) * 1e6)]
+}
+
+/** A sampled-out request: no attempt spans; the vendor still gets the (unsampled) trace context. */
+function sampledOut(span: Span): AttemptObserver {
+  const headers: Record<string, string> = {}
+  propagator.inject(trace.setSpan(ROOT_CONTEXT, span), headers, setter)
+  return { headers, end() {} }
 }
 
 /** Tracing off: an incoming traceparent still reaches the vendor unchanged, so the caller's trace is not cut. */

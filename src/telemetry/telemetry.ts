@@ -45,7 +45,7 @@ export async function createTelemetry(config: Config, env: Record<string, string
   let tracing: Tracing | undefined
   if (settings) {
     tracing = await createTracing(settings, version())
-    log.info({ endpoint: settings.url, protocol: settings.protocol, service: settings.serviceName }, 'tracing: exporting spans over OTLP')
+    log.info({ endpoint: settings.url, protocol: settings.protocol, serviceName: settings.serviceName }, 'tracing: exporting spans over OTLP')
   }
   const content = tracing && t.capture_content ? createContentCapture(createRedactor(t.redact_patterns), t.content_max_bytes) : undefined
   if (t.capture_content && !tracing) log.warn('telemetry.capture_content is on but tracing is off (no OTLP endpoint): nothing is captured')

@@ -23,6 +23,9 @@ export interface TraceExportSettings {
   sampler: Sampler
   /** OTEL_BSP_SCHEDULE_DELAY: how long spans wait in the batch before export. */
   batchDelayMs: number
+  /** OTEL_BSP_MAX_EXPORT_BATCH_SIZE and OTEL_BSP_MAX_QUEUE_SIZE. */
+  batchSize: number
+  queueSize: number
 }
 
 export interface Tracing {
@@ -50,7 +53,10 @@ export function traceExportSettings(telemetry: Config['telemetry'], env: Env): T
   const url = fromConfig ? withPath(fromConfig, path) : signal ?? (base ? withPath(base, path) : undefined)
   if (!url) return undefined
   const serviceName = telemetry.service_name !== 'switchboard' ? telemetry.service_name : nonEmpty(env.OTEL_SERVICE_NAME) ?? telemetry.service_name
-  return { url, protocol, headers: parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS), serviceName, sampler: samplerFrom(env), batchDelayMs: positiveInt(env.OTEL_BSP_SCHEDULE_DELAY) ?? 1000 }
+  return { url, protocol, headers: parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS), serviceName, sampler: samplerFrom(env), batchDelayMs: positiveInt(env.OTEL_BSP_SCHEDULE_DELAY) ?? 1000,
+    batchSize: positiveInt(env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE) ?? 512,
+    queueSize: positiveInt(env.OTEL_BSP_MAX_QUEUE_SIZE) ?? 8192,
+  }
 }
 
 function positiveInt(v: string | undefined): number | undefined {
@@ -103,7 +109,7 @@ export async function createTracing(s: TraceExportSettings, version: string): Pr
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': s.serviceName, 'service.version': version }),
     sampler: s.sampler,
-    spanProcessors: [new BatchSpanProcessor({ exporter, maxQueueSize: 8192, maxExportBatchSize: 512, scheduledDelayMillis: s.batchDelayMs })],
+    spanProcessors: [new BatchSpanProcessor({ exporter, maxQueueSize: s.queueSize, maxExportBatchSize: s.batchSize, scheduledDelayMillis: s.batchDelayMs })],
   })
   return {
     tracer: provider.getTracer('switchboard', version),

@@ -120,6 +120,22 @@ describe('GET /metrics', () => {
   })
 })
 
+describe('tracing off', () => {
+  it('passes a valid incoming traceparent to the vendor unchanged, and drops a malformed one', async () => {
+    const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    for (const [sent, seen] of [[tp, tp], ['00-zz-bad', undefined]] as const) {
+      const res = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json', traceparent: sent },
+        body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }),
+      })
+      expect(res.status).toBe(200)
+      await res.text()
+      expect(vendor.received.at(-1)!.headers.traceparent).toBe(seen)
+    }
+  })
+})
+
 describe('metrics switches', () => {
   it('telemetry.metrics: false removes /metrics', async () => {
     const off = await startTestGateway(yaml(vendor.url, 'telemetry: { metrics: false }'))

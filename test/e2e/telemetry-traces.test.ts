@@ -115,8 +115,6 @@ describe('traces over OTLP', () => {
       'switchboard.provider': 'up',
       'switchboard.attempt': 1,
       'switchboard.fallback': false,
-      'switchboard.team': 't1',
-      'switchboard.key_id': 'cfg:t1/k1',
       'switchboard.run_id': runId,
       'http.response.status_code': 200,
     })
@@ -135,6 +133,17 @@ describe('traces over OTLP', () => {
     expect(server.parentSpanId).toBe(parent)
     expect(seen.headers.traceparent).toBe(`00-${traceId}-${clients[0]!.spanId}-01`)
     expect(seen.headers.tracestate).toBe('vendor=abc')
+  })
+
+  it('an unsampled incoming trace stays unsampled: no spans exported, the vendor gets the context with flags 00', async () => {
+    const traceId = 'aaaabbbbccccddddeeeeffff00001111'
+    const { res, runId } = await call({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }, { traceparent: `00-${traceId}-1111222233334444-00` })
+    expect(res.status).toBe(200)
+    expect(vendor.received.at(-1)!.headers.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`))
+    // A later sampled request is exported; the unsampled one never is.
+    const later = await call({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] })
+    await spansOf(later.runId, 1)
+    expect(otlp.spans.filter((s) => s.attributes['switchboard.run_id'] === runId || s.traceId === traceId)).toEqual([])
   })
 
   it('retries: 500 then 200 gives two CLIENT spans under one SERVER span, the failed one with error.type', async () => {

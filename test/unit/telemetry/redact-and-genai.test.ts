@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest'
+import { createRedactor } from '../../../src/telemetry/redact.ts'
+import { createContentCapture } from '../../../src/telemetry/content.ts'
+import { OPERATION_NAME, providerNameByConfigName, requestAttributes, serverAddress } from '../../../src/telemetry/genai.ts'
+import { traceExportSettings } from '../../../src/telemetry/tracing.ts'
+import { configSchema } from '../../../src/config/schema.ts'
+import type { Attributes } from '@opentelemetry/api'
+
+describe('redaction', () => {
+  const redact = createRedactor(['internal-[a-z]+'])
+  it('redacts emails, keys, Luhn-valid card numbers and custom patterns; keeps other numbers', () => {
+    expect(redact('mail a.b+c@mail.example.co.uk now')).toBe('mail [REDACTED:email] now')
+    expect(redact('sk-ant-api03-abcdefghijklmnop1234 and sk-proj-ABCDEFGHIJKLMNOPQRST')).toBe('[REDACTED:key] and [REDACTED:key]')
+    expect(redact('AKIAIOSFODNN7EXAMPLE')).toBe('[REDACTED:key]')
+    expect(redact('Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345')).toBe('Authorization: [REDACTED:key]')
+    expect(redact('card 4111-1111-1111-1111 or 5500 0000 0000 0004')).toBe('card [REDACTED:card] or [REDACTED:card]')
+    expect(redact('order 1234567890123 total')).toBe('order 1234567890123 total')
+    expect(redact('see internal-wiki page')).toBe('see [REDACTED:custom] page')
+  })
+})
+
+describe('content capture shapes', () => {
+  const cap = createContentCapture(createRedactor([]), 1000)
+  it('maps Anthropic messages with tool use and results to GenAI parts', () => {
+    const a: Attributes = {}
+    cap.input('messages', {
+      model: 'claude', system: 'Be terse.',
+      messages: [
+        { role: 'user', content: 'weather?' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'tu1', name: 'get_weather', input: { city: 'Paris' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'tu1', content: 'sunny' }, { type: 'image', source: { type: 'base64', data: 'AAAA' } }] },
+      ],
+    }, a)
+    expect(JSON.parse(a['gen_ai.system_instructions'] as string)).toEqual([{ type: 'text', content: 'Be terse.' }])
+    expect(JSON.parse(a['gen_ai.input.messages'] as string)).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: 'weather?' }] },
+      { role: 'assistant', parts: [{ type: 'tool_call', id: 'tu1', name: 'get_weather', arguments: '{"city":"Paris"}' }] },
+      { role: 'user', parts: [{ type: 'tool_call_response', id: 'tu1', response: 'sunny' }, { type: 'image' }] },
+    ])
+  })
+  it('maps an OpenAI tool-call answer to output messages', () => {
+    const a: Attributes = {}
+    cap.output('chat', Buffer.from(JSON.stringify({ choices: [{ message: { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }] })), a)
+    expect(JSON.parse(a['gen_ai.output.messages'] as string)).toEqual([{ role: 'assistant', parts: [{ type: 'tool_call', id: 'c1', name: 'f', arguments: '{}' }], finish_reason: 'tool_calls' }])
+  })
+})
+
+describe('GenAI names', () => {
+  it('maps operations and provider types to the conventions', () => {
+    expect([OPERATION_NAME.chat, OPERATION_NAME.responses, OPERATION_NAME.messages, OPERATION_NAME.completions, OPERATION_NAME.embeddings]).toEqual(['chat', 'chat', 'chat', 'text_completion', 'embeddings'])
+    const m = providerNameByConfigName({ a: { type: 'openai' }, b: { type: 'azure' }, c: { type: 'anthropic' }, d: { type: 'gemini' }, e: { type: 'bedrock' }, f: { type: 'openai-compatible' } })
+    expect([...m.values()]).toEqual(['openai', 'azure.ai.openai', 'anthropic', 'gcp.gemini', 'aws.bedrock', 'openai'])
+  })
+  it('reads request parameters and server addresses', () => {
+    const a: Attributes = {}
+    requestAttributes({ max_completion_tokens: 100, temperature: 0, top_p: 1, stop: 'END', seed: 7 }, a)
+    expect(a).toEqual({ 'gen_ai.request.max_tokens': 100, 'gen_ai.request.temperature': 0, 'gen_ai.request.top_p': 1, 'gen_ai.request.stop_sequences': ['END'], 'gen_ai.request.seed': 7 })
+    const s: Attributes = {}
+    serverAddress('https://api.openai.com', s)
+    expect(s).toEqual({ 'server.address': 'api.openai.com', 'server.port': 443 })
+    const v6: Attributes = {}
+    serverAddress('http://[::1]:8080/v1', v6)
+    expect(v6).toEqual({ 'server.address': '::1', 'server.port': 8080 })
+  })
+})
+
+describe('trace export settings', () => {
+  const telemetry = configSchema.parse({}).telemetry
+  it('is off without an endpoint, and follows config then the OTEL_* variables', () => {
+    expect(traceExportSettings(telemetry, {})).toBeUndefined()
+    expect(traceExportSettings({ ...telemetry, otlp_endpoint: 'http://c:4318/' }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:1' })?.url).toBe('http://c:4318/v1/traces')
+    expect(traceExportSettings(telemetry, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4318' })?.url).toBe('http://x:4318/v1/traces')
+    expect(traceExportSettings(telemetry, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://y/traces' })?.url).toBe('http://y/traces')
+    expect(traceExportSettings(telemetry, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4318', OTEL_SDK_DISABLED: 'true' })).toBeUndefined()
+    const s = traceExportSettings(telemetry, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_SERVICE_NAME: 'gw-eu', OTEL_EXPORTER_OTLP_HEADERS: 'api-key=a%3Db,x=y' })
+    expect(s).toMatchObject({ url: 'http://x:4317', protocol: 'grpc', serviceName: 'gw-eu', headers: { 'api-key': 'a=b', x: 'y' } })
+  })
+})
