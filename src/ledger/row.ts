@@ -9,13 +9,25 @@ import { servedBy } from '../accounting/settle-cost.ts'
 
 export type LedgerRow = SqlValue[]
 
+const DAY_MS = 86_400_000
+let dayStart = 0
+let dayText = ''
+/** The UTC day of a time, recomputed only when the day changes. */
+function utcDay(ms: number): string {
+  if (ms < dayStart || ms >= dayStart + DAY_MS) {
+    dayStart = ms - (ms % DAY_MS)
+    dayText = new Date(dayStart).toISOString().slice(0, 10)
+  }
+  return dayText
+}
+
 export function ledgerRow(call: CallInfo, outcome: CallOutcome, usage: Usage | undefined, costUsd: number | null): LedgerRow {
   const served = servedBy(outcome)
   const p = call.principal
   const ms = Math.round
   return [
     call.startedAt,
-    new Date(call.startedAt).toISOString().slice(0, 10),
+    utcDay(call.startedAt),
     call.requestId,
     p.team,
     p.keyId,

@@ -1,6 +1,7 @@
 /**
  * The ledger writer: `record` only queues a compact row; a timer flushes the queue every
- * `flushMs` (or sooner once `batchSize` rows wait) as multi-row INSERTs inside one transaction.
+ * `flushMs` (or sooner once `batchSize` rows wait) inside one transaction (multi-row INSERTs on
+ * Postgres, a prepared single-row INSERT per row on SQLite).
  * When the store fails, rows stay queued and are retried with backoff; the queue is bounded, and
  * rows that do not fit are dropped, counted and logged. `close` flushes what is left.
  * A crash loses what is queued: at most `flushMs` of traffic while the store is up.
@@ -91,6 +92,14 @@ export function createLedgerWriter(db: SqlDb, pricing: Pricing, log: Logger, opt
     const rows = queue.length > batchSize * 4 ? queue.slice(0, batchSize * 4) : queue
     const taken = rows.length
     await db.transaction(async (tx) => {
+      // SQLite: one prepared single-row INSERT per row inside the transaction (measured ~5 us a
+      // row; its multi-row form grows superlinearly with the parameter count). Postgres: multi-row
+      // INSERTs, so a batch costs a few round trips instead of one per row.
+      if (db.dialect === 'sqlite') {
+        const one = sqlFor(1)
+        for (let i = 0; i < taken; i++) await tx.query(one, rows[i]!)
+        return
+      }
       let at = 0
       for (const n of chunks(taken)) {
         const params: SqlValue[] = []
