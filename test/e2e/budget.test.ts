@@ -148,4 +148,10 @@ describe('restart', () => {
     expect(run.status).toBe(429)
     expect(run.body.error?.message).toContain("agent run 'agent-run-1' of key 'cfg:runs/r' has spent $0.02")
   })
+
+  it('refusals are in the ledger at zero cost with their code', async () => {
+    const r = await admin<{ data: Array<{ status: number; error_code: string; cost_usd: number; team: string; attempts: number }> }>(gw.url, '/admin/v1/requests?team=capped&status=429&limit=1000')
+    expect(r.body.data.length).toBeGreaterThanOrEqual(41)
+    for (const rec of r.body.data) expect(rec).toMatchObject({ status: 429, error_code: 'budget_exceeded', cost_usd: 0, attempts: 0 })
+  })
 })
