@@ -22,6 +22,7 @@ import type { Route } from './handle-call.ts'
 import { sendBody, streamErrorEvent } from './client-response.ts'
 import { scrubSecrets, vendorErrorToClient } from './upstream-error.ts'
 import { estimatePromptTokens } from './estimate.ts'
+import { withStreamCost } from '../accounting/stream-cost.ts'
 
 export interface ResponseState {
   headers: Record<string, string>
@@ -228,7 +229,13 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     if (collected) collected.push(typeof data === 'string' ? Buffer.from(data) : data)
     return res.write(data)
   }
+  // The client asked for usage: its usage chunk also carries the call's cost (docs/costs.md).
+  const costInStream = clientWantsUsage && !encoder && ctx.route.ingress === 'openai'
   const frameBytes = (f: StreamFrame): Buffer | string => {
+    if (costInStream) {
+      const priced = withStreamCost(f, () => price(translator.usage()))
+      if (priced !== undefined) return priced
+    }
     if (f.kind === 'raw') {
       if (!encoder) return f.bytes
       // A translated ingress (/v1/messages) on an OpenAI-type target: its chunks go through the encoder too.
