@@ -31,6 +31,8 @@ export interface ScriptedVendor {
 export const THINKING_SIGNATURE = 'sig-Eq8BCkYIBRgCKkD+/scripted==' // opaque, with characters JSON escapes differently nowhere
 export const ENCRYPTED_REASONING = 'gAAAAABscripted-encrypted-reasoning_0123456789-_=='
 export const TOOL_RESULT_MARK = 'SB_TOOL_RESULT_42'
+/** Prints the mark only when a shell really runs it: the literal command does not contain it. */
+export const TOOL_COMMAND = 'echo SB_TOOL_RESULT_$((6*7))'
 
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -42,9 +44,9 @@ interface ToolCallPlan { name: string; input: Obj }
 export function pickTool(names: string[]): ToolCallPlan | undefined {
   if (names.includes('get_secret')) return { name: 'get_secret', input: {} }
   if (names.includes('apply_patch')) return { name: 'apply_patch', input: { input: '*** Begin Patch\n*** End Patch' } }
-  if (names.includes('Bash')) return { name: 'Bash', input: { command: `echo ${TOOL_RESULT_MARK}`, description: 'Print the mark' } }
-  if (names.includes('exec_command')) return { name: 'exec_command', input: { cmd: `echo ${TOOL_RESULT_MARK}` } }
-  if (names.includes('shell')) return { name: 'shell', input: { command: ['echo', TOOL_RESULT_MARK] } }
+  if (names.includes('Bash')) return { name: 'Bash', input: { command: TOOL_COMMAND, description: 'Print the mark' } }
+  if (names.includes('exec_command')) return { name: 'exec_command', input: { cmd: TOOL_COMMAND } }
+  if (names.includes('shell')) return { name: 'shell', input: { command: ['bash', '-lc', TOOL_COMMAND] } }
   return undefined
 }
 
@@ -58,6 +60,12 @@ function textOf(content: unknown): string {
   }).join('\n')
 }
 
+/** The text of the turn the model answers: every message since the last assistant turn (agents add system turns). */
+function latestText(list: unknown[]): string {
+  const lastAssistant = list.findLastIndex((m) => isObj(m) && (m.role === 'assistant' || m.type === 'function_call' || m.type === 'custom_tool_call'))
+  return list.slice(lastAssistant + 1).map((m) => (isObj(m) ? textOf(m.content) : '')).join('\n')
+}
+
 interface Turn { toolResult: string | undefined; userText: string; tools: string[]; thinking: boolean; encrypted: boolean }
 
 function anthropicTurn(b: Obj): Turn {
@@ -67,7 +75,7 @@ function anthropicTurn(b: Obj): Turn {
   const thinking = isObj(b.thinking) && (b.thinking.type === 'enabled' || b.thinking.type === 'adaptive')
   return {
     toolResult: isObj(result) ? textOf(result.content) : undefined,
-    userText: isObj(last) ? textOf(last.content) : '',
+    userText: latestText(arr(b.messages)),
     tools: arr(b.tools).map((t) => (isObj(t) && typeof t.name === 'string' ? t.name : '')),
     thinking,
     encrypted: false,
@@ -78,7 +86,7 @@ function chatTurn(b: Obj): Turn {
   const last = arr(b.messages).at(-1)
   return {
     toolResult: isObj(last) && last.role === 'tool' ? textOf(last.content) : undefined,
-    userText: isObj(last) ? textOf(last.content) : '',
+    userText: latestText(arr(b.messages)),
     tools: arr(b.tools).map((t) => (isObj(t) && isObj(t.function) && typeof t.function.name === 'string' ? t.function.name : '')),
     thinking: false,
     encrypted: false,
@@ -91,7 +99,7 @@ function responsesTurn(b: Obj): Turn {
   const isOutput = isObj(last) && (last.type === 'function_call_output' || last.type === 'custom_tool_call_output')
   return {
     toolResult: isOutput ? textOf(last.output) : undefined,
-    userText: isObj(last) ? textOf(last.content) : '',
+    userText: latestText(input),
     tools: arr(b.tools).map((t) => (isObj(t) && typeof t.name === 'string' ? t.name : '')),
     thinking: false,
     encrypted: arr(b.include).includes('reasoning.encrypted_content'),

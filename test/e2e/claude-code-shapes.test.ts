@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import Anthropic from '@anthropic-ai/sdk'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
-import { startScriptedVendor, THINKING_SIGNATURE, TOOL_RESULT_MARK, type ScriptedVendor } from '../agents/scripted-vendor.ts'
+import { startScriptedVendor, THINKING_SIGNATURE, TOOL_COMMAND, TOOL_RESULT_MARK, type ScriptedVendor } from '../agents/scripted-vendor.ts'
 
 type Obj = Record<string, unknown>
 const recorded = JSON.parse(readFileSync(new URL('../agents/fixtures/claude-code-2.1.330-request.json', import.meta.url), 'utf8')) as { path: string; headers: Record<string, string>; body: Obj }
@@ -90,7 +90,7 @@ describe('Claude Code natively to an Anthropic target', () => {
       ...recorded.body,
       messages: [
         { role: 'user', content: 'SB_USE_TOOL run it' },
-        { role: 'assistant', content: [{ type: 'thinking', thinking: 'Planning the reply.', signature }, { type: 'tool_use', id: toolStart.id, name: 'Bash', input: { command: `echo ${TOOL_RESULT_MARK}` } }] },
+        { role: 'assistant', content: [{ type: 'thinking', thinking: 'Planning the reply.', signature }, { type: 'tool_use', id: toolStart.id, name: 'Bash', input: { command: TOOL_COMMAND } }] },
         { role: 'user', content: [{ type: 'tool_result', tool_use_id: toolStart.id, content: TOOL_RESULT_MARK }] },
       ],
     }
@@ -150,7 +150,7 @@ describe('Claude Code translated to OpenAI-type targets', () => {
     }).finalMessage()
     expect(lastSeen().json?.reasoning_effort).toBe('medium')
     const toolUse = first.content.find((b) => b.type === 'tool_use')
-    expect(toolUse).toMatchObject({ type: 'tool_use', name: 'Bash', input: { command: `echo ${TOOL_RESULT_MARK}` } })
+    expect(toolUse).toMatchObject({ type: 'tool_use', name: 'Bash', input: { command: TOOL_COMMAND } })
     expect(first.stop_reason).toBe('tool_use')
     const id = toolUse?.type === 'tool_use' ? toolUse.id : ''
 
