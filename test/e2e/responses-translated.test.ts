@@ -10,25 +10,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { startScriptedVendor, THINKING_SIGNATURE, type ScriptedVendor } from '../agents/scripted-vendor.ts'
+import { json, sse, startStandIn, type StandIn } from '../helpers/stand-in.ts'
 
 const KEY_A = 'sk-sb-responses-team-a'
 const KEY_B = 'sk-sb-responses-team-b'
 
 let vendor: ScriptedVendor
+let gemini: StandIn
 let gw: TestGateway
 let client: OpenAI
 
 beforeAll(async () => {
   vendor = await startScriptedVendor()
+  gemini = await startStandIn(json(500, {}))
   gw = await startTestGateway(`
 logging: { level: silent }
 store: { url: "sqlite::memory:" }
 providers:
   anthropic: { type: anthropic, base_url: "${vendor.url}", keys: ["sk-ant-vendor"] }
   compat: { type: openai-compatible, base_url: "${vendor.url}/v1", responses: translate }
+  gemini: { type: gemini, base_url: "${gemini.url}", keys: ["gm-vendor-key"] }
 models:
   claude: { targets: [{ provider: anthropic, model: claude-sonnet-4-5 }] }
   local: { targets: [{ provider: compat, model: qwen3 }] }
+  gem: { targets: [{ provider: gemini, model: gemini-2.5-flash }] }
 routing: { retries: { max_attempts: 1 } }
 teams:
   a: { keys: { k: { key: "${KEY_A}" } } }
@@ -39,6 +44,7 @@ teams:
 afterAll(async () => {
   await gw?.stop()
   await vendor?.close()
+  await gemini?.close()
 })
 
 const lastSeen = () => vendor.received.at(-1)!
@@ -254,5 +260,28 @@ describe('store and previous_response_id on a translated target', () => {
     await expect(client.responses.create({ model: 'claude', previous_response_id: r.id, input: 'again' })).rejects.toMatchObject({ status: 404 })
     const err = await client.responses.create({ model: 'claude', previous_response_id: 'resp_0123abcd', input: 'again' }).catch((e: unknown) => e)
     expect(err).toMatchObject({ status: 400, param: 'previous_response_id' })
+  })
+})
+
+describe('Responses API on a Gemini target', () => {
+  it('a function call streams back as function_call events; the tool schema reaches Gemini without $schema', async () => {
+    gemini.queue.push(sse([
+      { candidates: [{ content: { role: 'model', parts: [{ functionCall: { name: 'get_secret', args: {} } }] }, finishReason: 'STOP' }], usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 3, totalTokenCount: 12 } },
+    ], { done: false }))
+    const final = await client.responses.stream({ model: 'gem', input: 'SB_USE_TOOL', tools: [SECRET_TOOL], store: false }).finalResponse()
+    expect(final.output).toEqual([expect.objectContaining({ type: 'function_call', name: 'get_secret', arguments: '{}', status: 'completed' })])
+    expect(final.usage).toMatchObject({ input_tokens: 9, output_tokens: 3, total_tokens: 12 })
+    const seen = gemini.received.at(-1)!
+    expect(seen.path).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse')
+    expect(seen.body).not.toContain('$schema')
+    expect(seen.json?.contents).toEqual([{ role: 'user', parts: [{ text: 'SB_USE_TOOL' }] }])
+
+    const callId = final.output[0]?.type === 'function_call' ? final.output[0].call_id : ''
+    gemini.queue.push(json(200, { candidates: [{ content: { role: 'model', parts: [{ text: 'It is SB_TOOL_RESULT_42.' }] }, finishReason: 'STOP' }], usageMetadata: { promptTokenCount: 20, candidatesTokenCount: 6, totalTokenCount: 26 } }))
+    const second = await client.responses.create({ model: 'gem', tools: [SECRET_TOOL], store: false, input: asInput([{ role: 'user', content: 'SB_USE_TOOL' }, ...final.output, { type: 'function_call_output', call_id: callId, output: 'SB_TOOL_RESULT_42' }]) })
+    expect(second.output_text).toBe('It is SB_TOOL_RESULT_42.')
+    const contents = gemini.received.at(-1)!.json?.contents as Array<{ role: string; parts: Array<Record<string, unknown>> }>
+    expect(contents.map((c) => c.role)).toEqual(['user', 'model', 'user'])
+    expect(contents[2]!.parts[0]).toMatchObject({ functionResponse: { name: 'get_secret' } })
   })
 })
