@@ -6,7 +6,8 @@
  *
  *   npm run bench -- [--duration 5] [--connections 32] [--only direct,minimal,bare,all,redis] [--repeat 1]
  */
-import { fork, type ChildProcess } from 'node:child_process'
+import { fork, spawnSync, type ChildProcess } from 'node:child_process'
+import { availableParallelism } from 'node:os'
 import { createServer } from 'node:net'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -32,6 +33,18 @@ const TTFB_SAMPLES = Number(values['ttfb-samples'])
 const here = new URL('.', import.meta.url).pathname
 const root = join(here, '..')
 const KEY = 'sk-sb-bench-key-000000000000'
+
+/**
+ * With two or more cores, the proxy under test gets the last core to itself and everything else
+ * (load generator, vendor stand-in) shares the rest, so a proxy's own cost is what is measured.
+ */
+const CORES = availableParallelism()
+const canPin = CORES >= 2 && spawnSync('taskset', ['-V']).status === 0
+const PROXY_CPU = String(CORES - 1)
+const OTHER_CPUS = `0-${Math.max(0, CORES - 2)}`
+function pin(pid: number | undefined, cpus: string): void {
+  if (canPin && pid) spawnSync('taskset', ['-acp', cpus, String(pid)], { stdio: 'ignore' })
+}
 
 const freePort = (): Promise<number> => new Promise((resolve) => {
   const s = createServer()
@@ -141,14 +154,17 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sb-bench-'))
   const children: ChildProcess[] = []
   try {
+    pin(process.pid, OTHER_CPUS)
     const vendorProc = spawnTs(join(here, 'stand-in-server.ts'), {})
     children.push(vendorProc.child)
+    pin(vendorProc.child.pid, OTHER_CPUS)
     const vendor = `http://127.0.0.1:${await vendorProc.port}`
     const targets: Array<{ name: string; url: string; pid?: number }> = []
     if (ONLY.has('direct')) targets.push({ name: 'direct', url: vendor, pid: vendorProc.child.pid })
     if (ONLY.has('minimal')) {
       const p = spawnTs(join(here, 'minimal-proxy.ts'), { UPSTREAM: vendor })
       children.push(p.child)
+      pin(p.child.pid, PROXY_CPU)
       targets.push({ name: 'minimal', url: `http://127.0.0.1:${await p.port}`, pid: p.child.pid })
     }
     for (const features of ['bare', 'all', 'redis'] as const) {
@@ -158,6 +174,7 @@ async function main(): Promise<void> {
       const port = await freePort()
       const child = fork(join(root, 'src/main.ts'), ['--config', cfg, '--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] })
       children.push(child)
+      pin(child.pid, PROXY_CPU)
       const url = `http://127.0.0.1:${port}`
       await waitHealthy(url)
       targets.push({ name: `switchboard-${features}`, url, pid: child.pid })
@@ -178,7 +195,7 @@ async function main(): Promise<void> {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN
     const pick = (name: string, mode: string) => runs.filter((x) => x.name === name && x.mode === mode)
     const lines: string[] = []
-    lines.push(`Switchboard benchmark: ${DURATION}s x ${CONNECTIONS} connections per run, ${REPEAT} repeat(s), node ${process.version}`)
+    lines.push(`Switchboard benchmark: ${DURATION}s x ${CONNECTIONS} connections per run, ${REPEAT} repeat(s), node ${process.version}, ${canPin ? `proxies pinned to cpu ${PROXY_CPU}, load and vendor on ${OTHER_CPUS}` : 'no CPU pinning'}`)
     lines.push('path                 mode    req/s     p50ms  p99ms  errors  vs-direct  vs-minimal  cpu-us/req  cpu vs minimal')
     for (const mode of ['json', 'stream']) {
       const direct = median(pick('direct', mode).map((x) => x.rps))

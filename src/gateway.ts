@@ -105,16 +105,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   guards.push(...limits.guards)
   closers.push(() => limits.close())
 
+  // Responses produced on translated targets, kept for previous_response_id (docs/translation-responses.md).
+  const conversations = await createResponsesStore({ db, log, retentionDays: config.store.responses_retention_days ?? 30 })
+  closers.push(() => conversations.close())
+
   // Prices, the durable ledger (batched off the request path) and budgets, after the limits (docs/costs.md).
   const pricing = createPricing(config, warn)
   const ledger = await createLedger(db, config, pricing, log)
   closers.push(() => ledger.close())
   const budgets = createBudgets({ config, pricing, db, redis, log })
   guards.push(budgets.guard)
-
-  // Responses produced on translated targets, kept for previous_response_id (docs/translation-responses.md).
-  const conversations = await createResponsesStore({ db, log, retentionDays: config.store.responses_retention_days ?? 30 })
-  closers.push(() => conversations.close())
 
   const pipeline: PipelineDeps = {
     config,

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import { ConfigError, loadConfigFile } from './config/load.ts'
 import { createLogger } from './telemetry/logger.ts'
 import { startGateway } from './gateway.ts'
+import { preloadEncoder } from './accounting/estimate-usage.ts'
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -47,6 +48,7 @@ async function main(): Promise<number> {
     return 2
   }
   const gateway = await startGateway({ loaded, log, env, port, host: values.host })
+  await preloadEncoder().catch((err: unknown) => log.warn({ err }, 'tokenizer preload failed; usage estimates will load it on first use'))
 
   let stopping = false
   const stop = (signal: string) => {

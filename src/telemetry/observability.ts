@@ -16,6 +16,8 @@ import { logSpan } from './logger.ts'
 
 export interface ObservabilityDeps {
   log: Logger
+  /** The access logger: same stream, no path redaction (see accessLoggerFor). */
+  access: Logger
   accessLog: boolean
   metrics: GatewayMetrics | undefined
   tracer: Tracer | undefined
@@ -38,7 +40,7 @@ export function createObservability(d: ObservabilityDeps): Observability {
     startRequest: (call) => new RequestTelemetry(d, call),
     refused(info) {
       d.metrics?.refused(info.status)
-      if (d.accessLog) d.log.info(refusedLine(info), 'request refused')
+      if (d.accessLog) d.access.info(refusedLine(info), 'request refused')
     },
   }
 }
@@ -109,7 +111,7 @@ class RequestTelemetry implements RequestObserver {
     const ttftMs = this.firstTokenAt === undefined ? undefined : this.firstTokenAt - (now - outcome.durationMs)
     this.d.metrics?.request(this.call, outcome, ttftMs)
     if (this.span) this.endSpan(this.span, outcome, ttftMs, now)
-    if (this.d.accessLog) this.d.log.info(accessLine(this.call, outcome, ttftMs), 'request')
+    if (this.d.accessLog) this.d.access.info(accessLine(this.call, outcome, ttftMs), 'request')
   }
 
   private endSpan(span: Span, outcome: CallOutcome, ttftMs: number | undefined, now: number): void {

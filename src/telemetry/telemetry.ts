@@ -3,6 +3,7 @@
  * (only with an OTLP endpoint), content capture (only with `telemetry.capture_content: true`) and
  * the access log, behind the one Observability port the pipeline calls.
  */
+import { accessLoggerFor } from './logger.ts'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
@@ -75,6 +76,7 @@ export async function createTelemetry(config: Config, env: Record<string, string
   return {
     observability: createObservability({
       log,
+      access: accessLoggerFor(log),
       accessLog: config.logging.access_log,
       metrics,
       tracer: tracing?.tracer,

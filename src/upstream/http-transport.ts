@@ -1,14 +1,16 @@
 /**
  * The HTTP transport: one undici Agent per provider (it keeps a keep-alive pool per origin), so
  * each provider has its own connect timeout and connection budget. Bodies come back as Node
- * streams; nothing on this path touches web streams.
+ * the pipeline reads bodies from a DispatchBody fed by undici's dispatch handler; nothing on this
+ * path touches web streams or creates a Readable.
  *
  * Timeouts: connect (the Agent's, per provider), first byte (response headers), idle (longest gap
  * between body chunks, so a stalled stream fails), and an optional per-attempt total (armed only
  * when finite, so the default path costs no extra timer).
  */
-import { Agent } from 'undici'
+import { Agent, type Dispatcher } from 'undici'
 import { TransportError, type Timeouts, type Transport, type UpstreamRequest, type UpstreamResponse } from './types.ts'
+import { DispatchBody } from './dispatch-body.ts'
 
 export function createHttpTransport(opts: { connectMs: number; connections?: number }): Transport {
   const agent = new Agent({
@@ -17,23 +19,57 @@ export function createHttpTransport(opts: { connectMs: number; connections?: num
     keepAliveTimeout: 30_000,
     pipelining: 1,
   })
-  const send = async (req: UpstreamRequest, signal: AbortSignal, timeouts: Timeouts): Promise<UpstreamResponse> => {
-    try {
-      const res = await agent.request({
+
+  /**
+   * Dispatches straight into a DispatchBody: no Readable, no promise per chunk. The promise
+   * settles when the response headers arrive (or the request fails before them).
+   */
+  const send = (req: UpstreamRequest, signal: AbortSignal, timeouts: Timeouts): Promise<UpstreamResponse> =>
+    new Promise<UpstreamResponse>((resolve, reject) => {
+      if (signal.aborted) {
+        reject(classifyTransportError(signal.reason, signal))
+        return
+      }
+      const body = new DispatchBody()
+      let controller: Dispatcher.DispatchController | undefined
+      let started = false
+      const onAbort = () => controller?.abort(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
+      signal.addEventListener('abort', onAbort, { once: true })
+      const done = () => signal.removeEventListener('abort', onAbort)
+      agent.dispatch({
         origin: req.origin,
         path: req.path,
         method: req.method,
         headers: req.headers,
         body: req.body,
-        signal,
         headersTimeout: timeouts.firstByteMs,
         bodyTimeout: timeouts.idleMs,
+      }, {
+        onRequestStart(c) {
+          controller = c
+          body.attach(c)
+          if (signal.aborted) onAbort()
+        },
+        onResponseStart(_c, statusCode, headers) {
+          started = true
+          resolve({ status: statusCode, headers: headers as UpstreamResponse['headers'], body })
+        },
+        onResponseData(_c, chunk) {
+          body.push(chunk)
+        },
+        onResponseEnd() {
+          done()
+          body.end()
+        },
+        onResponseError(_c, error) {
+          done()
+          const failure = classifyTransportError(error, signal)
+          if (started) body.fail(failure)
+          else reject(failure)
+        },
       })
-      return { status: res.statusCode, headers: res.headers, body: res.body }
-    } catch (err) {
-      throw classifyTransportError(err, signal)
-    }
-  }
+    })
+
   return {
     async send(req, { signal, timeouts }) {
       if (!Number.isFinite(timeouts.totalMs)) return send(req, signal, timeouts)
@@ -49,8 +85,7 @@ export function createHttpTransport(opts: { connectMs: number; connections?: num
       }
       try {
         const res = await send(req, ac.signal, timeouts)
-        // undici destroys the body with the abort reason, so a late timeout reads as total_timeout.
-        res.body.once('close', done)
+        res.body.on('close', done)
         return res
       } catch (err) {
         done()

@@ -1,5 +1,3 @@
-import type { Readable } from 'node:stream'
-
 /** One HTTP request to a vendor, fully built: the transport adds nothing but the connection. */
 export interface UpstreamRequest {
   /** scheme://host[:port] — selects the connection pool. */
@@ -11,11 +9,24 @@ export interface UpstreamRequest {
   body?: string | Buffer
 }
 
+/**
+ * The part of a Node stream the pipeline uses to read a response body. A Readable satisfies it
+ * (the mock vendor uses one); the HTTP transport feeds a lighter object straight from undici.
+ */
+export interface UpstreamBody {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown
+  on(event: 'error', listener: (error: Error) => void): unknown
+  on(event: 'end' | 'close', listener: () => void): unknown
+  pause(): void
+  resume(): void
+  destroy(error?: Error): void
+}
+
 export interface UpstreamResponse {
   status: number
   headers: Record<string, string | string[] | undefined>
-  /** Node stream of the body; consume it or call `destroy()`. */
-  body: Readable
+  /** The body; consume it or call `destroy()`. */
+  body: UpstreamBody
 }
 
 export interface Timeouts {
