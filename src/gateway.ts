@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { Hono } from 'hono'
 import type { Redis } from 'ioredis'
-import type { LoadedConfig } from './config/load.ts'
+import { ConfigError, type LoadedConfig } from './config/load.ts'
+import type { Config } from './config/schema.ts'
 import { buildDeployments } from './routing/deployments.ts'
 import { createTargetHealth } from './routing/health.ts'
 import { nominalPrice } from './routing/nominal-price.ts'
@@ -30,7 +31,7 @@ import { createListener } from './server/listener.ts'
 import type { PipelineDeps } from './pipeline/deps.ts'
 import type { IngressCodec } from './ingress/types.ts'
 import type { Operation } from './core/call.ts'
-import type { Guard } from './core/ports.ts'
+import type { Guard, Pricing } from './core/ports.ts'
 import { anthropicIngress } from './ingress/anthropic/index.ts'
 import { responsesIngress } from './ingress/responses/index.ts'
 import { createResponsesStore } from './responses-store/sql-store.ts'
@@ -53,8 +54,21 @@ export interface Gateway {
   server: Server
   port: number
   url: string
+  /** Applies a new, already validated config; in-flight requests finish on the old one. */
+  reload(next: LoadedConfig): Promise<{ applied: boolean; ignored: string[] }>
+  /** Records a reload refused because the new file is invalid (the old config keeps running). */
+  rejectReload(file: string, err: unknown): void
   /** Stops accepting, lets in-flight requests finish up to the grace period, flushes, closes. */
   shutdown(graceMs?: number): Promise<void>
+}
+
+interface Runtime {
+  config: Config
+  pipeline: PipelineDeps
+  app: Hono
+  limits: ReturnType<typeof createLimits>
+  budgets: ReturnType<typeof createBudgets>
+  close(): Promise<void>
 }
 
 /** Ingress APIs served on non-native targets by translation through OpenAI Chat. */
@@ -91,75 +105,92 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const telemetry = await createTelemetry(config, opts.env, log)
   closers.push(() => telemetry.close())
 
-  const deployments = buildDeployments(config, (level, msg, fields) => log[level](fields ?? {}, msg))
-  closers.push(() => deployments.close())
-  // Virtual keys: served from memory, the SQL store is the source of truth (docs/keys.md).
-  const keys = await createKeyService({ config, db, redis, log })
-  closers.push(() => keys.close())
-  const auth = keys.auth
-
-  // Limits, then budgets: each guard reserves before the call and settles after it.
-  const guards: Guard[] = []
-  // Rate limits (docs/limits.md); also keeps targets under their vendor's rpm/tpm.
-  const limits = createLimits({ config, redis, log, targets: deployments.targets, health: createTargetHealth(config, { targets: deployments.targets, price: nominalPrice(() => pipeline.pricing) }) })
-  guards.push(...limits.guards)
-  closers.push(() => limits.close())
-
+  // The ledger outlives config reloads (its queue must not be lost); it prices estimated usage
+  // with the current runtime's catalog.
+  const pricingNow: Pricing = { cost: (...a) => current.pipeline.pricing.cost(...a), worstCase: (...a) => current.pipeline.pricing.worstCase(...a) }
+  const ledger = await createLedger(db, config, pricingNow, log)
+  closers.push(() => ledger.close())
   // Responses produced on translated targets, kept for previous_response_id (docs/translation-responses.md).
   const conversations = await createResponsesStore({ db, log, retentionDays: config.store.responses_retention_days ?? 30 })
   closers.push(() => conversations.close())
 
-  // Prices, the durable ledger (batched off the request path) and budgets, after the limits (docs/costs.md).
-  const pricing = createPricing(config, warn)
-  const ledger = await createLedger(db, config, pricing, log)
-  closers.push(() => ledger.close())
-  const budgets = createBudgets({ config, pricing, db, redis, log })
-  guards.push(budgets.guard)
+  /**
+   * Everything derived from the config: providers and routing, keys, limits, prices, budgets,
+   * cache, the admin and model routes. Built at start and again on every valid reload; requests
+   * already in flight finish on the runtime they started with.
+   */
+  const buildRuntime = async (config: Config): Promise<Runtime> => {
+    const own: Closer[] = []
+    const deployments = buildDeployments(config, (level, msg, fields) => log[level](fields ?? {}, msg))
+    own.push(() => deployments.close())
+    // Virtual keys: served from memory, the SQL store is the source of truth (docs/keys.md).
+    const keys = await createKeyService({ config, db, redis, log })
+    own.push(() => keys.close())
+    const auth = keys.auth
 
-  const pipeline: PipelineDeps = {
-    config,
-    deployments,
-    auth,
-    guards,
-    // Always present: Idempotency-Key is honoured even with cache.enabled false (docs/cache.md).
-    cache: createResponseCache({ config, redis, log }),
-    pricing,
-    ledger,
-    observability: telemetry.observability,
-    health: limits.health,
-    codecs: ingressCodecs(),
-    conversations,
-    log,
+    // Limits, then budgets: each guard reserves before the call and settles after it.
+    const guards: Guard[] = []
+    // Rate limits (docs/limits.md); also keeps targets under their vendor's rpm/tpm.
+    const limits = createLimits({ config, redis, log, targets: deployments.targets, health: createTargetHealth(config, { targets: deployments.targets, price: nominalPrice(() => pipeline.pricing) }) })
+    guards.push(...limits.guards)
+    own.push(() => limits.close())
+
+    // Prices and budgets, after the limits (docs/costs.md).
+    const pricing = createPricing(config, warn)
+    const budgets = createBudgets({ config, pricing, db, redis, log })
+    guards.push(budgets.guard)
+
+    const pipeline: PipelineDeps = {
+      config,
+      deployments,
+      auth,
+      guards,
+      // Always present: Idempotency-Key is honoured even with cache.enabled false (docs/cache.md).
+      cache: createResponseCache({ config, redis, log }),
+      pricing,
+      ledger,
+      observability: telemetry.observability,
+      health: limits.health,
+      codecs: ingressCodecs(),
+      conversations,
+      log,
+    }
+
+    // Admin API routes, mounted under /admin/v1 behind the admin-key check.
+    const adminRoutes: Array<(admin: Hono) => void> = []
+    adminRoutes.push(auditRoutes(audit))
+    adminRoutes.push(keyAdminRoutes({ config, keys, audit, spendThisPeriod: budgets.spendThisPeriod }), teamAdminRoutes({ config, keys, spendThisPeriod: budgets.spendThisPeriod }))
+    adminRoutes.push(spendAdminRoutes(db), requestsAdminRoutes(db))
+
+    const app = createApp({
+      config,
+      auth,
+      metrics: telemetry.scrape,
+      readiness: async () => {
+        const sql = await db.ping()
+        const redisOk = redis ? redisUp : undefined
+        return { ready: !draining && sql, detail: { draining, store: sql ? 'ok' : 'down', ...(redis ? { redis: redisOk ? 'ok' : 'down' } : {}), limits: limits.stats().mode, keys: keys.status(), circuits: pipeline.health.openCircuits(), config: { file: configFile, reloads: reloadStats } } }
+      },
+      mount: [
+        (root) => {
+          root.use('/admin/v1/*', adminAuth(config.server.admin_keys, auth))
+          for (const add of adminRoutes) add(root)
+        },
+        responsesRoutes({ auth, store: conversations }),
+      ],
+    })
+    return { config, pipeline, app, limits, budgets, close: async () => { for (const c of own.reverse()) await c() } }
   }
 
-  // Admin API routes, mounted under /admin/v1 behind the admin-key check.
-  const adminRoutes: Array<(admin: Hono) => void> = []
-  adminRoutes.push(auditRoutes(audit))
-  telemetry.metrics?.rateLimitedFrom(() => limits.stats().rateLimited)
-  telemetry.metrics?.circuitOpenFrom(circuitStates(deployments.targets, () => pipeline.health.openCircuits()))
-  adminRoutes.push(keyAdminRoutes({ config, keys, audit, spendThisPeriod: budgets.spendThisPeriod }), teamAdminRoutes({ config, keys, spendThisPeriod: budgets.spendThisPeriod }))
-  adminRoutes.push(spendAdminRoutes(db), requestsAdminRoutes(db))
-  telemetry.metrics?.budgetRemainingFrom(() => budgets.budgetStates().map((b) => ({ scope: b.scope, id: b.id, usd: b.remaining_usd })))
+  const configFile = opts.loaded.file
+  const reloadStats = { applied: 0, rejected: 0 }
+  let current = await buildRuntime(config)
+  closers.push(() => current.close())
+  telemetry.metrics?.rateLimitedFrom(() => current.limits.stats().rateLimited)
+  telemetry.metrics?.circuitOpenFrom(() => circuitStates(current.pipeline.deployments.targets, () => current.pipeline.health.openCircuits())())
+  telemetry.metrics?.budgetRemainingFrom(() => current.budgets.budgetStates().map((b) => ({ scope: b.scope, id: b.id, usd: b.remaining_usd })))
 
-  const app = createApp({
-    config,
-    auth,
-    metrics: telemetry.scrape,
-    readiness: async () => {
-      const sql = await db.ping()
-      const redisOk = redis ? redisUp : undefined
-      return { ready: !draining && sql, detail: { draining, store: sql ? 'ok' : 'down', ...(redis ? { redis: redisOk ? 'ok' : 'down' } : {}), limits: limits.stats().mode, keys: keys.status(), circuits: pipeline.health.openCircuits() } }
-    },
-    mount: [
-      (root) => {
-        root.use('/admin/v1/*', adminAuth(config.server.admin_keys, auth))
-        for (const add of adminRoutes) add(root)
-      },
-      responsesRoutes({ auth, store: conversations }),
-    ],
-  })
-
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, createListener(() => pipeline, () => app))
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, createListener(() => current.pipeline, () => current.app))
   const port = opts.port ?? config.server.port
   const host = opts.host ?? config.server.host
   await new Promise<void>((resolve, reject) => {
@@ -171,12 +202,49 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   })
   const address = server.address() as AddressInfo
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  log.info({ port: address.port, host: address.address, models: Object.keys(config.models).length, providers: deployments.providers.size }, 'switchboard listening')
+  log.info({ port: address.port, host: address.address, models: Object.keys(config.models).length, providers: current.pipeline.deployments.providers.size }, 'switchboard listening')
+
+  /** Settings read once at start; a reload that changes them is applied except for these. */
+  const restartOnly = (next: Config): string[] => {
+    const changed: string[] = []
+    for (const k of ['server.port', 'server.host', 'store', 'redis', 'telemetry'] as const) {
+      const [a, b] = k === 'server.port' ? [config.server.port, next.server.port] : k === 'server.host' ? [config.server.host, next.server.host] : [config[k], next[k]]
+      if (JSON.stringify(a) !== JSON.stringify(b)) changed.push(k)
+    }
+    return changed
+  }
 
   return {
     server,
     port: address.port,
     url: `http://${urlHost}:${address.port}`,
+    async reload(next: LoadedConfig) {
+      const ignored = restartOnly(next.config)
+      let runtime: Runtime
+      try {
+        runtime = await buildRuntime(next.config)
+      } catch (err) {
+        reloadStats.rejected++
+        telemetry.metrics?.configReload('rejected')
+        log.error({ err, file: next.file }, 'config reload failed; keeping the running config')
+        return { applied: false, ignored }
+      }
+      const previous = current
+      current = runtime
+      reloadStats.applied++
+      telemetry.metrics?.configReload('applied')
+      audit.record({ actor: 'system', action: 'config.reload', target: next.file, detail: { models: Object.keys(next.config.models).length, ignored } })
+      if (ignored.length > 0) log.warn({ ignored }, 'config reloaded; these settings take effect only after a restart')
+      else log.info({ file: next.file, models: Object.keys(next.config.models).length }, 'config reloaded')
+      // Requests in flight still use the previous runtime: close it once they had time to finish.
+      setTimeout(() => { void previous.close().catch((err: unknown) => log.warn({ err }, 'closing the previous config runtime failed')) }, config.routing.timeouts.total_ms).unref()
+      return { applied: true, ignored }
+    },
+    rejectReload(file: string, err: unknown) {
+      reloadStats.rejected++
+      telemetry.metrics?.configReload('rejected')
+      log.error({ file, problems: err instanceof ConfigError ? err.problems : String(err) }, 'invalid config on reload; keeping the running config')
+    },
     async shutdown(graceMs = config.server.shutdown_grace_ms) {
       draining = true
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))

@@ -5,7 +5,9 @@
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfigFile } from './config/load.ts'
 import { createLogger } from './telemetry/logger.ts'
+import { readFile } from 'node:fs/promises'
 import { startGateway } from './gateway.ts'
+import { watchConfigFile } from './config/watch.ts'
 import { preloadEncoder } from './accounting/estimate-usage.ts'
 
 async function main(): Promise<number> {
@@ -50,10 +52,21 @@ async function main(): Promise<number> {
   const gateway = await startGateway({ loaded, log, env, port, host: values.host })
   await preloadEncoder().catch((err: unknown) => log.warn({ err }, 'tokenizer preload failed; usage estimates will load it on first use'))
 
+  // Hot reload: a changed, valid file is applied without dropping requests; an invalid one is
+  // logged and counted, and the running config stays (docs/config.md). SIGHUP checks at once.
+  const watcher = watchConfigFile({
+    file,
+    env,
+    onChange: (next) => gateway.reload(next),
+    onInvalid: (err) => gateway.rejectReload(file, err),
+  }, await readFile(file, 'utf8'))
+  process.on('SIGHUP', () => { void watcher.check() })
+
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
     stopping = true
+    watcher.stop()
     log.info({ signal, graceMs: loaded.config.server.shutdown_grace_ms }, 'shutting down: draining in-flight requests')
     gateway.shutdown().then(
       () => {

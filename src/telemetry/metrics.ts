@@ -26,6 +26,8 @@ export interface GatewayMetrics {
   rateLimitedFrom(source: () => Readonly<Record<string, number>>): void
   budgetRemainingFrom(source: () => Iterable<BudgetRemaining>): void
   circuitOpenFrom(source: () => Iterable<CircuitState>): void
+  /** A config reload was applied, or rejected (invalid file). */
+  configReload(result: 'applied' | 'rejected'): void
 }
 
 interface ModelTeamCells {
@@ -117,7 +119,12 @@ export function createMetrics(modelNames: Iterable<string>): GatewayMetrics {
     return c
   }
 
+  const reloads = new Counter({ name: 'switchboard_config_reloads_total', help: 'Config file reloads, by result (applied, or rejected because the new file was invalid).', labelNames: ['result'], registers: [registry] })
+
   return {
+    configReload(result) {
+      reloads.inc({ result })
+    },
     async scrape() {
       const body = (await defaultMetrics().metrics()) + '\n' + (await registry.metrics())
       return { contentType: registry.contentType, body }
