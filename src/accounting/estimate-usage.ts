@@ -3,9 +3,9 @@
  * event, or a client that left mid-call (the gateway then aborts upstream, so no usage arrives).
  *
  * What is counted: the prompt, with tiktoken (o200k_base) over the text the client sent (message
- * contents, system, prompt/input, tool definitions) plus OpenAI's per-message framing. What is not:
- * the output already streamed, which the gateway relays frame by frame without keeping; estimated
- * records carry the output tokens as 0 and `estimated: true`. See docs/costs.md.
+ * contents, system, prompt/input, tool definitions) plus OpenAI's per-message framing; and the
+ * output already streamed, from the number of vendor events relayed (see streamedOutput), since the
+ * gateway relays frames without keeping their text. Such records carry `estimated: true`. See docs/costs.md.
  *
  * The encoder is loaded lazily on first use (about half a second once, then cached) and only from
  * settle/ledger code, never while a request waits.
@@ -37,6 +37,16 @@ export function needsEstimate(outcome: CallOutcome): boolean {
   return last.status === undefined ? last.error === 'aborted' : last.status < 300
 }
 
+/**
+ * Output of a cut stream, counted without keeping its text: one token per relayed vendor event
+ * beyond the opening and closing ones. OpenAI-type vendors send about one token per chunk, so this
+ * is close there; Anthropic and Gemini deltas can carry several, so it is a lower bound. Either
+ * way an aborted stream is no longer free (it was billed as prompt only).
+ */
+function streamedOutput(outcome: CallOutcome): number {
+  return outcome.streamedEvents === undefined ? 0 : Math.max(0, outcome.streamedEvents - 2)
+}
+
 const memo = new WeakMap<CallOutcome, Promise<Usage>>()
 
 /** The estimate for one ended call; computed once and shared by the budget settle and the ledger. */
@@ -47,8 +57,8 @@ export function estimateUsage(call: CallInfo, outcome: CallOutcome): Promise<Usa
     p = loadEncoder().then((enc) => {
       let tokens = 3
       for (const t of texts) tokens += t.framing + enc.encode(t.text).length
-      return { inputTokens: tokens, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, estimated: true }
-    }, () => ({ inputTokens: call.estimatedInputTokens, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, estimated: true }))
+      return { inputTokens: tokens, outputTokens: streamedOutput(outcome), cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, estimated: true }
+    }, () => ({ inputTokens: call.estimatedInputTokens, outputTokens: streamedOutput(outcome), cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, estimated: true }))
     memo.set(outcome, p)
   }
   return p

@@ -109,4 +109,6 @@ export interface CallOutcome {
   durationMs: number
   /** The client went away before the response was complete. */
   clientAborted: boolean
+  /** Vendor stream events relayed to the client (streams only); estimates output when usage never came. */
+  streamedEvents?: number
 }

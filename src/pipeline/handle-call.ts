@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { GatewayError, toGatewayError } from '../core/errors.ts'
 import { anyGlobMatches } from '../core/glob.ts'
-import type { AttemptRecord, CacheResult, CallInfo, CallOutcome, IngressFormat, Operation } from '../core/call.ts'
+import type { AttemptRecord, CacheResult, CallInfo, CallOutcome, IngressFormat, Operation, Principal } from '../core/call.ts'
 import type { CachedResponse, Reservation, RequestObserver } from '../core/ports.ts'
 import { readBody } from '../server/read-body.ts'
 import { createPlan, type AttemptFailure } from '../routing/plan.ts'
@@ -59,6 +59,9 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
   let failure: GatewayError | undefined
   let clientAborted = false
   let stored = false
+  // Known once authenticated: a request refused after that (400, 403, 404, 413) is still a ledger row.
+  let principal: Principal | undefined
+  let requestedModel = ''
 
   const abort = new AbortController()
   const onClose = () => {
@@ -70,9 +73,10 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
   res.on('close', onClose)
 
   try {
-    const principal = await deps.auth.authenticate(req.headers, req.socket.remoteAddress)
+    principal = await deps.auth.authenticate(req.headers, req.socket.remoteAddress)
     const raw = await readBody(req, deps.config.server.max_body_bytes)
     const body = raw.length === 0 && route.operation === 'passthrough' ? {} : parseJsonBody(raw)
+    if (typeof body.model === 'string') requestedModel = body.model.slice(0, 200)
     const parsed = parseCall(route.operation, body)
     const publicModel = route.operation === 'passthrough' ? passthroughModel(parsed.model, req.headers) : parsed.model
     const model = deps.config.models[publicModel]
@@ -131,7 +135,7 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
       targets: deps.deployments.targets,
       order: deps.health.order,
       // A request's own fallbacks must be models the key may use (the configured ones are the operator's choice).
-      requestFallbacks: requestFallbacksFrom(req.headers).filter((m) => anyGlobMatches(principal.keyModels, m) && anyGlobMatches(principal.teamModels, m)),
+      requestFallbacks: requestFallbacksFrom(req.headers).filter((m) => anyGlobMatches(call!.principal.keyModels, m) && anyGlobMatches(call!.principal.teamModels, m)),
     })
     const totalTimer = setTimeout(() => abort.abort(new TransportError('total_timeout', 'the request exceeded its total timeout')), totalMs)
     let last: AttemptFailure | undefined
@@ -191,6 +195,7 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
       ttftMs: state.ttftMs,
       durationMs,
       clientAborted,
+      streamedEvents: success?.streamedEvents,
     }
     if (call) {
       // A miss that stored nothing releases duplicates waiting on its Idempotency-Key.
@@ -202,7 +207,20 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
       observer?.end(outcome)
     } else if (failure) {
       deps.observability.refused({ requestId, method: req.method ?? 'POST', path: req.url ?? '', status: failure.status, code: failure.code, durationMs })
+      if (principal) deps.ledger.record(refusedCall(requestId, route, principal, requestedModel, req.headers, startedAt), outcome)
     }
+  }
+}
+
+/**
+ * The ledger's view of a request refused before it became a call (bad body, unknown or forbidden
+ * model, too large): who asked for what, at zero cost, with the refusal code.
+ */
+function refusedCall(requestId: string, route: Route, principal: Principal, requestedModel: string, headers: IncomingMessage['headers'], startedAt: number): CallInfo {
+  return {
+    requestId, operation: route.operation, ingress: route.ingress, publicModel: requestedModel, principal,
+    runId: runIdFrom(headers), tags: tagsFrom(headers), stream: false, body: {}, rawBody: undefined, headers,
+    estimatedInputTokens: 0, maxOutputTokens: 0, startedAt,
   }
 }
 

@@ -41,6 +41,8 @@ export interface AttemptSuccess {
   costUsd: number | null
   /** Set when the stream ended with an in-stream vendor error after bytes were sent. */
   streamError?: string
+  /** Vendor stream events relayed (streams only). */
+  streamedEvents?: number
   /** The complete response, for the cache (only when collected and successful). */
   cacheable: CachedResponse | undefined
 }
@@ -246,6 +248,8 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     return `data: ${JSON.stringify(f.chunk)}\n\n`
   }
 
+  // Vendor events relayed: the basis of the output estimate when a stream is cut before its usage.
+  let streamedEvents = 0
   const outcome = await new Promise<{ ok: true } | { ok: false; error: unknown }>((resolve) => {
     const body = upstream.body
     let done = false
@@ -257,6 +261,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     }
     const emit = (events: StreamEvent[]): boolean => {
       let ok = true
+      streamedEvents += events.length
       for (const ev of events) {
         for (const f of translator.push(ev)) {
           const b = frameBytes(f)
@@ -308,7 +313,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     deps.health.finished(target, { ok: false, failure: label })
     return {
       ok: true, usage, provider: provider.name, upstreamModel: target.upstreamModel, finishReasons: translator.finishReasons?.() ?? [],
-      costUsd: price(usage), streamError: gerr.code, cacheable: undefined,
+      costUsd: price(usage), streamError: gerr.code, streamedEvents, cacheable: undefined,
     }
   }
   if (!state.committed) write('')
@@ -324,6 +329,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
   return {
     ok: true, usage, provider: provider.name, upstreamModel: target.upstreamModel,
     responseModel: translator.responseModel?.(), responseId: translator.responseId?.(), finishReasons: translator.finishReasons?.() ?? [], costUsd: cost,
+    streamedEvents,
     cacheable: collected ? { kind: 'stream', frames: collected, usage, provider: provider.name, upstreamModel: target.upstreamModel, costUsd: cost } : undefined,
   }
 }

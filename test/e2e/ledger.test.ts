@@ -86,6 +86,28 @@ describe('cost and the ledger', () => {
     expect(rec).toMatchObject({ cost_usd: 0.0198, output_tokens: 3000, estimated: false })
   })
 
+  it('a stream abandoned part-way is charged for what was streamed: one token per relayed event past the first two', async () => {
+    const base = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'o4-mini' }
+    vendor.queue.push(sse([
+      { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
+      ...Array.from({ length: 30 }, () => ({ ...base, choices: [{ index: 0, delta: { content: ' tok' }, finish_reason: null }] })),
+    ], { delayMs: 80 }))
+    const ac = new AbortController()
+    const stream = await client.chat.completions.create({ model: 'o4', stream: true, messages: [{ role: 'user', content: 'go' }] }, { headers: { 'x-request-id': 'led-partial' }, signal: ac.signal })
+    let n = 0
+    try {
+      for await (const _c of stream) if (++n === 12) ac.abort()
+    } catch {
+      // the abort surfaces as an error in the loop
+    }
+    await vendor.received.at(-1)!.aborted
+    const rec = await ledgerRecord(gw.url, 'led-partial')
+    expect(rec).toMatchObject({ client_aborted: true, estimated: true })
+    // 12 events reached the client before it left (one more may have been in flight).
+    expect(rec.output_tokens).toBeGreaterThanOrEqual(10)
+    expect(rec.output_tokens).toBeLessThanOrEqual(11)
+  })
+
   it('an aborted stream is recorded: 499, client aborted, prompt counted with tiktoken and priced', async () => {
     const base = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'o4-mini' }
     vendor.queue.push(sse([
@@ -137,7 +159,7 @@ describe('cost and the ledger', () => {
     }
     expect(seen).toEqual(ids)
     const byStatus = await admin<{ data: Array<{ request_id: string }> }>(gw.url, '/admin/v1/requests?status=499')
-    expect(byStatus.body.data.map((r) => r.request_id)).toEqual(['led-aborted'])
+    expect(byStatus.body.data.map((r) => r.request_id)).toEqual(['led-aborted', 'led-partial'])
     const byRun = await admin<{ data: Array<{ request_id: string }> }>(gw.url, '/admin/v1/requests?run=run-a&model=o4')
     expect(byRun.body.data.map((r) => r.request_id)).toEqual(['led-nonstream-1'])
     expect((await admin(gw.url, '/admin/v1/requests?cursor=bogus')).status).toBe(400)

@@ -37,9 +37,17 @@ export function upstreamBody(input: AttemptInput): string | Buffer | undefined {
   return JSON.stringify(body)
 }
 
+// Parsing the base URL on every request showed in profiles; there is one per configured provider.
+const bases = new Map<string, { origin: string; prefix: string }>()
+
 function splitBase(baseUrl: string): { origin: string; prefix: string } {
-  const u = new URL(baseUrl)
-  return { origin: u.origin, prefix: u.pathname.replace(/\/+$/, '') }
+  let b = bases.get(baseUrl)
+  if (!b) {
+    const u = new URL(baseUrl)
+    b = { origin: u.origin, prefix: u.pathname.replace(/\/+$/, '') }
+    if (bases.size < 1000) bases.set(baseUrl, b)
+  }
+  return b
 }
 
 function contentHeaders(input: AttemptInput, body: string | Buffer | undefined): Record<string, string> {
