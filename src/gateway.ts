@@ -169,7 +169,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       readiness: async () => {
         const sql = await db.ping()
         const redisOk = redis ? redisUp : undefined
-        return { ready: !draining && sql, detail: { draining, store: sql ? 'ok' : 'down', ...(redis ? { redis: redisOk ? 'ok' : 'down' } : {}), limits: limits.stats().mode, keys: keys.status(), circuits: pipeline.health.openCircuits(), config: { file: configFile, reloads: reloadStats } } }
+        const degraded = !sql || (redis !== undefined && !redisOk) || keys.status().store !== 'ok'
+        return { ready: !draining, degraded, detail: { draining, store: sql ? 'ok' : 'down', ...(redis ? { redis: redisOk ? 'ok' : 'down' } : {}), limits: limits.stats().mode, keys: keys.status(), circuits: pipeline.health.openCircuits(), config: { file: configFile, reloads: reloadStats } } }
       },
       mount: [
         (root) => {

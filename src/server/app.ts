@@ -12,7 +12,12 @@ export interface AppDeps {
   config: Config
   auth: Authenticator
   /** Readiness: config loaded and stores reachable; detail for operators. */
-  readiness(): Promise<{ ready: boolean; detail: Record<string, unknown> }>
+  /**
+   * Readiness. `ready: false` only while draining. A shared dependency being down (the SQL store,
+   * Redis) is `degraded`, still 200: every replica sees the same outage, and taking them all out of
+   * the load balancer would turn a degraded service into no service (docs/deploy.md).
+   */
+  readiness(): Promise<{ ready: boolean; degraded: boolean; detail: Record<string, unknown> }>
   metrics?(): Promise<{ contentType: string; body: string }>
   /** Extra routes (admin API) mounted by their owners. */
   mount?: Array<(app: Hono) => void>
@@ -26,7 +31,7 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/readyz', async (c) => {
     const r = await deps.readiness()
-    return c.json({ status: r.ready ? 'ready' : 'not ready', ...r.detail }, r.ready ? 200 : 503)
+    return c.json({ status: r.ready ? (r.degraded ? 'degraded' : 'ready') : 'not ready', ...r.detail }, r.ready ? 200 : 503)
   })
   if (deps.metrics) {
     const metrics = deps.metrics
