@@ -8,13 +8,16 @@ import { isObject } from '../../core/json.ts'
 import { buildAzureRequest, buildOpenAIRequest } from './build-request.ts'
 import { openAIStreamTranslator } from './stream.ts'
 import { parseOpenAIError } from './errors.ts'
-import { usageFromBody } from './usage-sniff.ts'
+import { sniffBody, usageFromBody } from './usage-sniff.ts'
 
 const NATIVE: ReadonlySet<Operation> = new Set(['chat', 'completions', 'embeddings', 'responses', 'passthrough'])
 
 function parseResponse(input: Parameters<ProviderAdapter['parseResponse']>[0], bytes: Buffer): ParsedResponse {
+  const text = bytes.toString('utf8')
+  const sniffed = sniffBody(input.operation, text)
+  if (sniffed) return { kind: 'raw', bytes, usage: sniffed.usage, responseModel: sniffed.model, responseId: sniffed.id, finishReasons: sniffed.finishReasons }
   let parsed: unknown
-  try { parsed = JSON.parse(bytes.toString('utf8')) } catch { return { kind: 'raw', bytes, usage: undefined } }
+  try { parsed = JSON.parse(text) } catch { return { kind: 'raw', bytes, usage: undefined } }
   if (!isObject(parsed)) return { kind: 'raw', bytes, usage: undefined }
   const finishReasons: string[] = []
   if (Array.isArray(parsed.choices)) {

@@ -43,3 +43,47 @@ export function finishReasonsIn(data: string, into: string[]): void {
   if (!data.includes('"finish_reason":"')) return
   for (const m of data.matchAll(FINISH)) if (m[1] && !into.includes(m[1])) into.push(m[1])
 }
+
+/**
+ * What accounting needs from a non-streamed OpenAI-type body (usage, model, id, finish reasons),
+ * read without parsing the whole body: a long answer is mostly text, usage sits at its end and
+ * model and id at its start. Inside JSON strings quotes are escaped, so `"usage":` only matches a
+ * real key. Undefined when the shape is unusual; the caller then parses the body.
+ */
+export function sniffBody(operation: Operation, text: string): { usage: Usage | undefined; model?: string; id?: string; finishReasons: string[] } | undefined {
+  const at = text.lastIndexOf('"usage":')
+  if (at === -1) return undefined
+  let i = at + 8
+  while (text.charCodeAt(i) === 32) i++
+  if (text[i] !== '{') return undefined
+  let depth = 0
+  let end = -1
+  for (let j = i; j < text.length; j++) {
+    const c = text.charCodeAt(j)
+    if (c === 123) depth++
+    else if (c === 125 && --depth === 0) {
+      end = j + 1
+      break
+    }
+  }
+  if (end === -1) return undefined
+  let usageObj: unknown
+  try { usageObj = JSON.parse(text.slice(i, end)) } catch { return undefined }
+  if (!isObject(usageObj)) return undefined
+  const finishReasons: string[] = []
+  finishReasonsIn(text, finishReasons)
+  return {
+    usage: usageFromBody(operation, { usage: usageObj }),
+    model: stringField(text, '"model":"'),
+    id: stringField(text, '"id":"'),
+    finishReasons,
+  }
+}
+
+function stringField(text: string, prefix: string): string | undefined {
+  const at = text.indexOf(prefix)
+  if (at === -1) return undefined
+  const start = at + prefix.length
+  const end = text.indexOf('"', start)
+  return end === -1 ? undefined : text.slice(start, end)
+}
