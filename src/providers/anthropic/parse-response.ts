@@ -4,10 +4,10 @@
  */
 import { GatewayError } from '../../core/errors.ts'
 import { isObject } from '../../core/json.ts'
-import type { JsonObject } from '../../core/json.ts'
 import type { AttemptInput, ParsedResponse } from '../types.ts'
 import { anthropicToChat } from './anthropic-to-chat.ts'
 import { anthropicUsageToUsage, readAnthropicUsage } from './usage.ts'
+import { chatResponse } from '../translated.ts'
 
 function parseJson(body: Buffer): unknown {
   try {
@@ -23,14 +23,7 @@ export function parseResponse(input: AttemptInput, body: Buffer): ParsedResponse
     if (json === undefined) throw new GatewayError({ status: 502, code: 'upstream_error', message: 'Anthropic returned a body that is not JSON' })
     // The one clock read in this adapter: OpenAI's `created` has no Anthropic counterpart.
     const { completion, usage, stopReason } = anthropicToChat(json, Math.floor(Date.now() / 1000))
-    return {
-      kind: 'object',
-      body: completion as unknown as JsonObject,
-      usage,
-      responseModel: completion.model,
-      responseId: completion.id,
-      finishReasons: stopReason === undefined ? [] : [stopReason],
-    }
+    return chatResponse(completion, usage, stopReason === undefined ? [] : [stopReason])
   }
   // count_tokens is free and reports only input_tokens, which is no usage to account.
   const message = input.operation === 'messages' && isObject(json) ? json : undefined

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { GatewayError } from '../../core/errors.ts'
-import { isObject, type Json, type JsonObject } from '../../core/json.ts'
+import { isObject, type Json } from '../../core/json.ts'
 import type { ChatRequest } from '../../core/openai-chat.ts'
 import type { UpstreamRequest } from '../../upstream/types.ts'
 import type { AttemptInput, ParsedResponse, ProviderAdapter, ProviderConfig, ProviderKind } from '../types.ts'
@@ -13,6 +13,7 @@ import { chatToBedrock } from './request.ts'
 import { bedrockToChat } from './response.ts'
 import { signBedrockRequest } from './sign.ts'
 import { createBedrockStreamTranslator } from './stream.ts'
+import { chatResponse } from '../translated.ts'
 
 export function bedrockOrigin(provider: ProviderConfig): string {
   if (provider.baseUrl) return new URL(provider.baseUrl).origin
@@ -50,14 +51,7 @@ function parseResponse(input: AttemptInput, raw: Buffer): ParsedResponse {
   if (!isObject(parsed)) throw new GatewayError({ status: 502, code: 'upstream_error', message: 'Bedrock returned a body that is not a JSON object' })
   // Converse has no response id (only the x-amzn-requestid header, which adapters do not see).
   const { completion, usage } = bedrockToChat(parsed, input.upstreamModel, nowSeconds(), `chatcmpl-${randomUUID()}`)
-  return {
-    kind: 'object',
-    body: completion as unknown as JsonObject,
-    usage,
-    responseModel: completion.model,
-    responseId: completion.id,
-    finishReasons: completion.choices.map((c) => c.finish_reason ?? 'stop'),
-  }
+  return chatResponse(completion, usage)
 }
 
 export const bedrockAdapter: ProviderAdapter = {

@@ -1,7 +1,8 @@
 /** OpenAI Chat Completions request -> Bedrock Converse body. Pure; never mutates the request. */
 import { invalidRequest } from '../../core/errors.ts'
-import { isObject, type Json, type JsonObject } from '../../core/json.ts'
+import { type Json, type JsonObject } from '../../core/json.ts'
 import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../core/openai-chat.ts'
+import { toolArguments } from '../translated.ts'
 
 /** Claude thinking budgets (tokens) for reasoning_effort; Anthropic's minimum budget is 1024. */
 export const CLAUDE_THINKING_BUDGET: Record<string, number> = { minimal: 1024, low: 2048, medium: 8192, high: 16384 }
@@ -44,16 +45,6 @@ function userBlocks(msg: ChatMessage, index: number): JsonObject[] {
   return blocks
 }
 
-function parseArgs(args: string, param: string): JsonObject {
-  if (args.trim() === '') return {}
-  try {
-    const parsed: unknown = JSON.parse(args)
-    if (isObject(parsed)) return parsed
-  } catch {
-    // fall through
-  }
-  throw invalidRequest('tool_calls[].function.arguments must be a JSON object', param)
-}
 
 function assistantBlocks(msg: ChatMessage, index: number): JsonObject[] {
   const blocks: JsonObject[] = []
@@ -70,7 +61,7 @@ function assistantBlocks(msg: ChatMessage, index: number): JsonObject[] {
   const text = textOf(msg.content)
   if (text !== '') blocks.push({ text })
   ;(msg.tool_calls ?? []).forEach((call, j) => {
-    blocks.push({ toolUse: { toolUseId: call.id, name: call.function.name, input: parseArgs(call.function.arguments, `messages[${index}].tool_calls[${j}].function.arguments`) } })
+    blocks.push({ toolUse: { toolUseId: call.id, name: call.function.name, input: toolArguments(call.function.arguments, `messages[${index}].tool_calls[${j}].function.arguments`) } })
   })
   return blocks
 }

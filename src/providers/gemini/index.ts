@@ -3,7 +3,7 @@
  * What is translated and what is dropped: docs/translation-gemini.md.
  */
 import { GatewayError } from '../../core/errors.ts'
-import { isObject, type Json, type JsonObject } from '../../core/json.ts'
+import { isObject, type Json } from '../../core/json.ts'
 import type { ChatRequest } from '../../core/openai-chat.ts'
 import type { UpstreamRequest } from '../../upstream/types.ts'
 import type { AttemptInput, ParsedResponse, ProviderAdapter, ProviderKind } from '../types.ts'
@@ -12,6 +12,7 @@ import { parseGeminiError } from './errors.ts'
 import { chatToGemini } from './request.ts'
 import { geminiToChat } from './response.ts'
 import { createGeminiStreamTranslator } from './stream.ts'
+import { chatResponse } from '../translated.ts'
 
 export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com'
 
@@ -47,14 +48,7 @@ function parseResponse(input: AttemptInput, raw: Buffer): ParsedResponse {
     return { kind: 'object', body, usage, responseModel: input.upstreamModel }
   }
   const { completion, usage } = geminiToChat(parsed, input.upstreamModel, nowSeconds())
-  return {
-    kind: 'object',
-    body: completion as unknown as JsonObject,
-    usage,
-    responseModel: completion.model,
-    responseId: completion.id,
-    finishReasons: completion.choices.map((c) => c.finish_reason ?? 'stop'),
-  }
+  return chatResponse(completion, usage)
 }
 
 export const geminiAdapter: ProviderAdapter = {

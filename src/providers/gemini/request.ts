@@ -4,6 +4,7 @@ import { isObject, type Json, type JsonObject } from '../../core/json.ts'
 import type { ChatMessage, ChatRequest, ReasoningDetail, ToolChoice } from '../../core/openai-chat.ts'
 import { contentPartToGemini } from './media.ts'
 import { sanitizeGeminiSchema } from './schema.ts'
+import { toolArguments } from '../translated.ts'
 
 /** Thinking budgets (tokens) for OpenAI's reasoning_effort levels; documented in docs/translation-gemini.md. */
 export const THINKING_BUDGET: Record<string, number> = { minimal: 128, low: 1024, medium: 8192, high: 24576 }
@@ -47,16 +48,6 @@ function userParts(msg: ChatMessage, index: number): JsonObject[] {
   return parts
 }
 
-function parseArgs(args: string, param: string): JsonObject {
-  if (args.trim() === '') return {}
-  try {
-    const parsed: unknown = JSON.parse(args)
-    if (isObject(parsed)) return parsed
-  } catch {
-    // fall through to the error below
-  }
-  throw invalidRequest('tool_calls[].function.arguments must be a JSON object', param)
-}
 
 /** The assistant turn, with thought signatures put back on the parts they came from. */
 function assistantParts(msg: ChatMessage, index: number): JsonObject[] {
@@ -80,7 +71,7 @@ function assistantParts(msg: ChatMessage, index: number): JsonObject[] {
   })
   ;(msg.tool_calls ?? []).forEach((call, j) => {
     const part: JsonObject = {
-      functionCall: { name: call.function.name, args: parseArgs(call.function.arguments, `messages[${index}].tool_calls[${j}].function.arguments`) },
+      functionCall: { name: call.function.name, args: toolArguments(call.function.arguments, `messages[${index}].tool_calls[${j}].function.arguments`) },
     }
     const sig = byCall.get(call.id)
     if (sig !== undefined) part['thoughtSignature'] = sig
