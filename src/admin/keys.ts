@@ -7,6 +7,7 @@
  *   DELETE /admin/v1/keys/{id}      revoke a runtime key (final)
  * Config-declared keys are read-only here (409). Every change is recorded in the audit log.
  */
+import { isUniqueViolation } from '../keys/key-store.ts'
 import type { Context, Hono } from 'hono'
 import { z } from 'zod'
 import { budgetSchema, limitsSchema, type Config } from '../config/schema.ts'
@@ -106,6 +107,10 @@ export function keyAdminRoutes(deps: KeyAdminDeps): (app: Hono) => void {
         metadata: body.metadata,
         tags: body.tags,
         expiresAt,
+      }).catch((err: unknown) => {
+        // Another replica created the same name between our check and this insert.
+        if (isUniqueViolation(err)) throw nameTaken(body.team, body.name)
+        throw err
       })
       keys.changed(record)
       audit.record({ actor: actor(c), action: 'key.create', target: record.id, detail: { team: record.team, name: record.name } })

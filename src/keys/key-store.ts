@@ -7,7 +7,7 @@ import type { Budget, Limits } from '../config/schema.ts'
 import type { Row, SqlDb, SqlValue } from '../stores/sql.ts'
 import type { KeyRecord } from './key-record.ts'
 
-const SCHEMA_VERSION = 1
+const SCHEMA_VERSION = 2
 
 /** Idempotent DDL, applied under a lock so replicas starting together do not race. */
 const MIGRATIONS: Record<number, string> = {
@@ -32,6 +32,17 @@ CREATE TABLE IF NOT EXISTS virtual_keys (
 CREATE INDEX IF NOT EXISTS virtual_keys_team ON virtual_keys (team);
 CREATE INDEX IF NOT EXISTS virtual_keys_updated_at ON virtual_keys (updated_at);
 `,
+  // A live key's name is unique in its team, enforced by the store so two replicas creating the
+  // same name at once cannot both win (the API's read-before-insert check alone could).
+  2: `
+CREATE UNIQUE INDEX IF NOT EXISTS virtual_keys_live_name ON virtual_keys (team, name) WHERE revoked_at IS NULL;
+`,
+}
+
+/** Whether a store error is a unique-constraint violation (SQLite or Postgres). */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string }
+  return e?.code === '23505' || /UNIQUE constraint failed/.test(e?.message ?? '')
 }
 
 export interface NewKey {
