@@ -4,7 +4,12 @@
  * autocannon for a fixed time, then measures time to first streamed byte sequentially.
  * Every loop is bounded; the script stops by itself.
  *
- *   npm run bench -- [--duration 5] [--connections 32] [--only direct,minimal,bare,all,redis] [--repeat 1]
+ *   npm run bench -- [--duration 5] [--connections 32] [--repeat 1]
+ *                    [--only direct,minimal,bare,limits,limits-redis,telemetry,tracing,cache-hit,all,all-redis]
+ *
+ * Variants add to `bare` (auth, routing, SQLite ledger): limits (+ budgets, in memory), limits-redis,
+ * telemetry (metrics + access log), tracing (+ OTLP spans), cache-hit (every request after the
+ * first is a cache hit), all (everything on, in memory), all-redis (everything, shared in Redis).
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process'
 import { availableParallelism } from 'node:os'
@@ -76,12 +81,23 @@ async function waitHealthy(url: string): Promise<void> {
   throw new Error(`gateway at ${url} did not become healthy`)
 }
 
-function gatewayConfig(vendor: string, features: 'bare' | 'all' | 'redis', dir: string): string {
-  const all = features !== 'bare'
+/**
+ * Gateway variants. Each adds to `bare` (key auth, routing, the SQLite ledger: the floor every
+ * deployment has), so a feature's cost is its variant's ratio to `bare`.
+ */
+type Variant = 'bare' | 'limits' | 'limits-redis' | 'telemetry' | 'tracing' | 'cache-hit' | 'all' | 'all-redis'
+const VARIANTS: readonly Variant[] = ['bare', 'limits', 'limits-redis', 'telemetry', 'tracing', 'cache-hit', 'all', 'all-redis']
+
+function gatewayConfig(vendor: string, v: Variant, dir: string): string {
+  const has = (...names: Variant[]) => names.includes(v)
+  const limits = has('limits', 'limits-redis', 'all', 'all-redis')
+  const redis = has('limits-redis', 'all-redis')
+  const metricsAndLogs = has('telemetry', 'tracing', 'all', 'all-redis')
+  const tracing = has('tracing', 'all', 'all-redis')
   return `
 server: { host: 127.0.0.1, admin_keys: ["bench-admin"] }
 store: { url: "sqlite://${join(dir, 'bench.db')}" }
-${features === 'redis' ? `redis: { url: "redis://127.0.0.1:6379", key_prefix: "sbbench:${process.pid}:" }` : ''}
+${redis ? `redis: { url: "redis://127.0.0.1:6379", key_prefix: "sbbench:${process.pid}:${v}:" }` : ''}
 providers:
   up: { type: openai, base_url: ${vendor}/v1, keys: ["sk-vendor-bench"] }
 models:
@@ -90,11 +106,12 @@ models:
     pricing: { input: 0.15, output: 0.6 }
 teams:
   bench:
-    ${all ? 'limits: { rpm: 100000000, tpm: 100000000000, concurrency: 100000 }' : ''}
-    ${all ? 'budget: { usd: 100000000, period: monthly }' : ''}
+    ${limits ? 'limits: { rpm: 100000000, tpm: 100000000000, concurrency: 100000 }' : ''}
+    ${limits ? 'budget: { usd: 100000000, period: monthly }' : ''}
     keys: { bench: { key: "${KEY}" } }
-telemetry: { metrics: ${all}, otlp_endpoint: "${all ? vendor : ''}" }
-logging: { level: ${all ? 'info' : 'warn'}, access_log: ${all} }
+${has('cache-hit') ? 'cache: { enabled: true, mode: all }' : ''}
+telemetry: { metrics: ${metricsAndLogs}, otlp_endpoint: "${tracing ? vendor : ''}" }
+logging: { level: ${metricsAndLogs ? 'info' : 'warn'}, access_log: ${metricsAndLogs} }
 `
 }
 
@@ -167,7 +184,7 @@ async function main(): Promise<void> {
       pin(p.child.pid, PROXY_CPU)
       targets.push({ name: 'minimal', url: `http://127.0.0.1:${await p.port}`, pid: p.child.pid })
     }
-    for (const features of ['bare', 'all', 'redis'] as const) {
+    for (const features of VARIANTS) {
       if (!ONLY.has(features)) continue
       const cfg = join(dir, `${features}.yaml`)
       writeFileSync(cfg, gatewayConfig(vendor, features, join(dir, features)))
@@ -196,11 +213,12 @@ async function main(): Promise<void> {
     const pick = (name: string, mode: string) => runs.filter((x) => x.name === name && x.mode === mode)
     const lines: string[] = []
     lines.push(`Switchboard benchmark: ${DURATION}s x ${CONNECTIONS} connections per run, ${REPEAT} repeat(s), node ${process.version}, ${canPin ? `proxies pinned to cpu ${PROXY_CPU}, load and vendor on ${OTHER_CPUS}` : 'no CPU pinning'}`)
-    lines.push('path                 mode    req/s     p50ms  p99ms  errors  vs-direct  vs-minimal  cpu-us/req  cpu vs minimal')
+    lines.push('path                        mode    req/s     p50ms  p99ms  errors  vs-direct  vs-minimal  cpu-us/req  cpu vs minimal  rps vs bare')
     for (const mode of ['json', 'stream']) {
       const direct = median(pick('direct', mode).map((x) => x.rps))
       const minimal = median(pick('minimal', mode).map((x) => x.rps))
       const minimalCpu = median(pick('minimal', mode).map((x) => x.cpuUsPerReq))
+      const bare = median(pick('switchboard-bare', mode).map((x) => x.rps))
       for (const t of targets) {
         const rs = pick(t.name, mode)
         const rps = median(rs.map((x) => x.rps))
@@ -208,7 +226,8 @@ async function main(): Promise<void> {
         const p99 = median(rs.map((x) => x.p99))
         const errors = rs.reduce((n, x) => n + x.errors, 0)
         const cpu = median(rs.map((x) => x.cpuUsPerReq))
-        lines.push(`${t.name.padEnd(20)} ${mode.padEnd(7)} ${rps.toFixed(0).padStart(7)}  ${p50.toFixed(1).padStart(6)} ${p99.toFixed(1).padStart(6)}  ${String(errors).padStart(6)}  ${(rps / direct).toFixed(2).padStart(8)}x  ${(rps / minimal).toFixed(2).padStart(9)}x  ${cpu.toFixed(1).padStart(10)}  ${(minimalCpu / cpu).toFixed(2).padStart(13)}x`)
+        const vsBare = t.name.startsWith('switchboard-') && Number.isFinite(bare) ? `${(rps / bare).toFixed(2)}x` : ''
+        lines.push(`${t.name.padEnd(27)} ${mode.padEnd(7)} ${rps.toFixed(0).padStart(7)}  ${p50.toFixed(1).padStart(6)} ${p99.toFixed(1).padStart(6)}  ${String(errors).padStart(6)}  ${(rps / direct).toFixed(2).padStart(8)}x  ${(rps / minimal).toFixed(2).padStart(9)}x  ${cpu.toFixed(1).padStart(10)}  ${(minimalCpu / cpu).toFixed(2).padStart(13)}x  ${vsBare.padStart(11)}`)
       }
     }
     lines.push('')
@@ -220,7 +239,7 @@ async function main(): Promise<void> {
       const rss = rssPeakKb(t.pid)
       const added = minTtfb === undefined ? '' : `  added vs minimal: ${(v - minTtfb).toFixed(3)} ms`
       const rssRatio = minRss ? `  (${(rss / minRss).toFixed(2)}x minimal)` : ''
-      lines.push(`${t.name.padEnd(20)} ttfb ${v.toFixed(3)} ms${added}   peak RSS ${(rss / 1024).toFixed(1)} MiB${rssRatio}`)
+      lines.push(`${t.name.padEnd(27)} ttfb ${v.toFixed(3)} ms${added}   peak RSS ${(rss / 1024).toFixed(1)} MiB${rssRatio}`)
     }
     process.stdout.write(`${lines.join('\n')}\n`)
   } finally {
