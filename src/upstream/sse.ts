@@ -27,22 +27,11 @@ export function createSseParser(): SseParser {
     return undefined
   }
 
+  /** An event unless the block holds only comments or blank lines (keep-alives). */
   function parse(raw: Buffer): StreamEvent | undefined {
-    const text = raw.toString('utf8')
-    let event: string | undefined
-    let data: string | undefined
-    for (const line0 of text.split('\n')) {
-      const line = line0.endsWith('\r') ? line0.slice(0, -1) : line0
-      if (line === '' || line.startsWith(':')) continue
-      const colon = line.indexOf(':')
-      const field = colon === -1 ? line : line.slice(0, colon)
-      let value = colon === -1 ? '' : line.slice(colon + 1)
-      if (value.startsWith(' ')) value = value.slice(1)
-      if (field === 'data') data = data === undefined ? value : `${data}\n${value}`
-      else if (field === 'event') event = value
-    }
-    if (data === undefined && event === undefined) return undefined
-    return { event, data: data ?? '', raw }
+    // A block with no `data` or `event` field (a `: ping` comment) is no event; checked on the bytes.
+    const fieldAt = (name: string) => raw.indexOf(name) === 0 || raw.includes(`\n${name}`)
+    return fieldAt('data') || fieldAt('event') ? new SseEvent(raw) : undefined
   }
 
   return {
@@ -67,6 +56,45 @@ export function createSseParser(): SseParser {
       pending = undefined
       return ev ? [ev] : []
     },
+  }
+}
+
+/**
+ * One event: its exact bytes, with the `event` and `data` fields decoded only when read. Most
+ * pass-through events are forwarded without ever being decoded (the translator tests the bytes).
+ */
+class SseEvent implements StreamEvent {
+  readonly raw: Buffer
+  #event: string | undefined
+  #data: string | undefined
+  #parsed = false
+
+  constructor(raw: Buffer) {
+    this.raw = raw
+  }
+
+  get event(): string | undefined {
+    if (!this.#parsed) this.#parse()
+    return this.#event
+  }
+
+  get data(): string {
+    if (!this.#parsed) this.#parse()
+    return this.#data ?? ''
+  }
+
+  #parse(): void {
+    this.#parsed = true
+    for (const line0 of this.raw.toString('utf8').split('\n')) {
+      const line = line0.endsWith('\r') ? line0.slice(0, -1) : line0
+      if (line === '' || line.startsWith(':')) continue
+      const colon = line.indexOf(':')
+      const field = colon === -1 ? line : line.slice(0, colon)
+      let value = colon === -1 ? '' : line.slice(colon + 1)
+      if (value.startsWith(' ')) value = value.slice(1)
+      if (field === 'data') this.#data = this.#data === undefined ? value : `${this.#data}\n${value}`
+      else if (field === 'event') this.#event = value
+    }
   }
 }
 

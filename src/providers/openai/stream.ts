@@ -16,10 +16,12 @@ export function openAIStreamTranslator(input: AttemptInput, opts: StreamOptions)
   const isResponses = input.operation === 'responses'
   return {
     push(event): StreamFrame[] {
-      const data = event.data
-      if (data === '[DONE]') return []
-      if (!isResponses) finishReasonsIn(data, finish)
-      if (data.includes('"usage":{') || (isResponses && data.includes('"response.completed"'))) {
+      // Tests run on the bytes: most events are forwarded without being decoded at all.
+      const raw = event.raw
+      if (raw.length < 32 && event.data === '[DONE]') return []
+      if (!isResponses && raw.includes('"finish_reason":"')) finishReasonsIn(event.data, finish)
+      if (raw.includes('"usage":{') || (isResponses && raw.includes('"response.completed"'))) {
+        const data = event.data
         let parsed: unknown
         try { parsed = JSON.parse(data) } catch { return [{ kind: 'raw', bytes: event.raw }] }
         if (isObject(parsed)) {
