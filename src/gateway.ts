@@ -234,6 +234,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       current = runtime
       reloadStats.applied++
       telemetry.metrics?.configReload('applied')
+      telemetry.metrics?.setModels(Object.keys(next.config.models))
       audit.record({ actor: 'system', action: 'config.reload', target: next.file, detail: { models: Object.keys(next.config.models).length, ignored } })
       if (ignored.length > 0) log.warn({ ignored }, 'config reloaded; these settings take effect only after a restart')
       else log.info({ file: next.file, models: Object.keys(next.config.models).length }, 'config reloaded')

@@ -28,6 +28,8 @@ export interface GatewayMetrics {
   circuitOpenFrom(source: () => Iterable<CircuitState>): void
   /** A config reload was applied, or rejected (invalid file). */
   configReload(result: 'applied' | 'rejected'): void
+  /** The public model names that may become labels (after a reload adds or removes models). */
+  setModels(names: Iterable<string>): void
 }
 
 interface ModelTeamCells {
@@ -124,6 +126,10 @@ export function createMetrics(modelNames: Iterable<string>): GatewayMetrics {
   return {
     configReload(result) {
       reloads.inc({ result })
+    },
+    setModels(names) {
+      known.clear()
+      for (const n of names) known.add(n)
     },
     async scrape() {
       const body = (await defaultMetrics().metrics()) + '\n' + (await registry.metrics())

@@ -89,6 +89,8 @@ describe('config hot reload', () => {
     const metrics = await (await fetch(`${gw.url}/metrics`)).text()
     expect(metrics).toContain('switchboard_config_reloads_total{result="applied"} 1')
     expect(metrics).toContain('switchboard_config_reloads_total{result="rejected"} 1')
+    // A model added by the reload is a metrics label like the ones present at start.
+    expect(metrics).toMatch(/switchboard_requests_total\{model="b",provider="up",team="t",status="200"\} 2/)
 
     const audit = await (await fetch(`${gw.url}/admin/v1/audit?action=config.reload`, { headers: { authorization: 'Bearer admin-reload' } })).json() as { data: Array<{ action: string; actor: string }> }
     expect(audit.data.map((e) => [e.action, e.actor])).toEqual([['config.reload', 'system']])
