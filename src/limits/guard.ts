@@ -54,9 +54,14 @@ const SLOT_MARGIN_MS = 30_000
 const NO_OP: Reservation = { settle() {} }
 
 /** Tokens to charge once the call ended; see docs/limits.md "Reserve, then settle". */
-export function settledTokens(outcome: CallOutcome, reserved: number): number {
+export function settledTokens(outcome: CallOutcome, reserved: number, promptTokens = reserved): number {
   if (outcome.cache === 'hit') return 0
   if (outcome.usage) return outcome.usage.inputTokens + outcome.usage.outputTokens
+  // The client left and the gateway aborted the vendor at once: it billed the prompt and what was
+  // streamed so far (one token per relayed event past the first two, as the ledger estimates), not max_tokens.
+  if (outcome.clientAborted && outcome.attempts.at(-1)?.error === 'aborted') {
+    return Math.min(reserved, promptTokens + Math.max(0, (outcome.streamedEvents ?? 0) - 2))
+  }
   for (const a of outcome.attempts) if (a.error !== 'provider_disabled' && a.error !== 'no_key_available') return reserved
   return 0
 }
@@ -145,13 +150,13 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
     throw limitExceeded(plan, d, tokens)
   }
 
-  const reserveLocally = (plan: ScopePlan, tokens: number): Reservation => {
+  const reserveLocally = (plan: ScopePlan, tokens: number, prompt: number): Reservation => {
     const r = memory.reserve(plan, tokens, Date.now())
     const d = r.decision
     if (!d.ok) return refuse(plan, d, tokens)
     const headers = rateLimitHeaders(plan, d)
     if (!plan.tokens && !plan.concurrency) return headers ? { headers, settle() {} } : NO_OP
-    return new LocalReservation(memory, plan, r.counters!, tokens, d.now, headers)
+    return new LocalReservation(memory, plan, r.counters!, tokens, prompt, d.now, headers)
   }
 
   return {
@@ -160,7 +165,7 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
       const plan = resolver.resolve(call.principal, call.publicModel)
       if (!plan) return undefined
       const tokens = call.estimatedInputTokens + call.maxOutputTokens
-      if (!shared) return reserveLocally(plan, tokens)
+      if (!shared) return reserveLocally(plan, tokens, call.estimatedInputTokens)
       if (starting) await starting
       if (sharedUsable()) {
         const member = `${instance}:${++seq}`
@@ -177,12 +182,12 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
           if (!d.ok) return refuse(plan, d, tokens)
           const headers = rateLimitHeaders(plan, d)
           if (!plan.tokens && !plan.concurrency) return headers ? { headers, settle() {} } : NO_OP
-          return new SharedReservation(shared, stats, plan, member, tokens, d.now, headers)
+          return new SharedReservation(shared, stats, plan, member, tokens, call.estimatedInputTokens, d.now, headers)
         }
       }
       stats.degradedDecisions++
       if (failClosed) throw limiterUnavailable()
-      return reserveLocally(plan, tokens)
+      return reserveLocally(plan, tokens, call.estimatedInputTokens)
     },
     stats: () => ({ ...stats, rateLimited: { ...stats.rateLimited } }),
     close() {
@@ -199,19 +204,21 @@ class LocalReservation implements Reservation {
   private readonly plan: ScopePlan
   private readonly counters: Counters[]
   private readonly tokens: number
+  private readonly prompt: number
   private readonly at: number
 
-  constructor(memory: MemoryStore, plan: ScopePlan, counters: Counters[], tokens: number, at: number, headers: Record<string, string> | undefined) {
+  constructor(memory: MemoryStore, plan: ScopePlan, counters: Counters[], tokens: number, prompt: number, at: number, headers: Record<string, string> | undefined) {
     this.memory = memory
     this.plan = plan
     this.counters = counters
     this.tokens = tokens
+    this.prompt = prompt
     this.at = at
     this.headers = headers
   }
 
   settle(outcome: CallOutcome): void {
-    const delta = this.plan.tokens ? settledTokens(outcome, this.tokens) - this.tokens : 0
+    const delta = this.plan.tokens ? settledTokens(outcome, this.tokens, this.prompt) - this.tokens : 0
     this.memory.settle(this.plan, this.counters, delta, Math.floor(this.at / MINUTE_MS), Math.floor(this.at / DAY_MS))
   }
 }
@@ -223,20 +230,22 @@ class SharedReservation implements Reservation {
   private readonly plan: ScopePlan
   private readonly member: string
   private readonly tokens: number
+  private readonly prompt: number
   private readonly at: number
 
-  constructor(store: RedisStore, stats: LimiterStats, plan: ScopePlan, member: string, tokens: number, at: number, headers: Record<string, string> | undefined) {
+  constructor(store: RedisStore, stats: LimiterStats, plan: ScopePlan, member: string, tokens: number, prompt: number, at: number, headers: Record<string, string> | undefined) {
     this.store = store
     this.stats = stats
     this.plan = plan
     this.member = member
     this.tokens = tokens
+    this.prompt = prompt
     this.at = at
     this.headers = headers
   }
 
   settle(outcome: CallOutcome): void {
-    const delta = this.plan.tokens ? settledTokens(outcome, this.tokens) - this.tokens : 0
+    const delta = this.plan.tokens ? settledTokens(outcome, this.tokens, this.prompt) - this.tokens : 0
     if (delta === 0 && !this.plan.concurrency) return
     // Off the request path: the response is already sent. A failure leaves the slot to its TTL.
     this.store.settle(this.plan, this.member, delta, Math.floor(this.at / MINUTE_MS), Math.floor(this.at / DAY_MS))

@@ -13,9 +13,14 @@ describe('settlement of a token reservation', () => {
   it('charges real usage when there is some', () => {
     expect(settledTokens(outcome({ usage, attempts: [attempt()] }), 500)).toBe(42)
   })
-  it('keeps the reservation when a vendor was tried but reported nothing (failed, aborted, cut short)', () => {
-    expect(settledTokens(outcome({ status: 499, clientAborted: true, attempts: [attempt('aborted')] }), 500)).toBe(500)
-    expect(settledTokens(outcome({ status: 504, attempts: [attempt('first_byte_timeout')] }), 500)).toBe(500)
+  it('keeps the reservation when a vendor was tried but reported nothing (failed, timed out, cut short)', () => {
+    expect(settledTokens(outcome({ status: 504, attempts: [attempt('first_byte_timeout')] }), 500, 20)).toBe(500)
+    expect(settledTokens(outcome({ status: 200, streamedEvents: 9, attempts: [attempt()] }), 500, 20)).toBe(500)
+  })
+  it('a client abort (the vendor is aborted at once) settles to the prompt estimate plus what was streamed', () => {
+    expect(settledTokens(outcome({ status: 499, clientAborted: true, attempts: [attempt('aborted')] }), 500, 20)).toBe(20)
+    expect(settledTokens(outcome({ status: 200, clientAborted: true, streamedEvents: 9, attempts: [attempt('aborted')] }), 500, 20)).toBe(27)
+    expect(settledTokens(outcome({ status: 200, clientAborted: true, streamedEvents: 900, attempts: [attempt('aborted')] }), 500, 20)).toBe(500)
   })
   it('refunds fully when no vendor was tried (refused later, provider disabled) and for cache hits', () => {
     expect(settledTokens(outcome({ status: 429 }), 500)).toBe(0)
