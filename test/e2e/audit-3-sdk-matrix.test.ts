@@ -378,3 +378,18 @@ describe('a mid-stream vendor error surfaces as an SDK error after the text alre
     expect((caught as Error).message).toContain('Too many tokens, please wait')
   })
 })
+
+describe('/v1/messages/count_tokens', () => {
+  it('to an Anthropic target: forwarded natively with the upstream model and the vendor key; the SDK reads it', async () => {
+    vendors.anthropic.queue.push((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('{"input_tokens":14}')
+    })
+    const r = await anthropic.messages.countTokens({ model: 'm-anthropic', messages: [{ role: 'user', content: 'Say hi' }] })
+    expect(r.input_tokens).toBe(14)
+    const seen = vendors.anthropic.received.at(-1)!
+    expect(seen.path).toBe('/v1/messages/count_tokens')
+    expect(seen.headers['x-api-key']).toBe(ANT_KEY)
+    expect(seen.json).toEqual({ model: UPSTREAM.anthropic, messages: [{ role: 'user', content: 'Say hi' }] })
+  })
+})
