@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
-import { startStandIn, json, chatCompletion, type StandIn } from '../helpers/stand-in.ts'
+import { startStandIn, json, sse, chatCompletion, type StandIn } from '../helpers/stand-in.ts'
 import { runId, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { REDIS_URL, serviceUp } from './ledger-support.ts'
 import { fromWire } from '../../src/cache/entry-codec.ts'
@@ -97,6 +97,44 @@ describe('cache switches and scopes (memory backend)', () => {
     expect([r1.cache, r2.cache]).toEqual(['miss', 'hit'])
     expect(r2.text).toBe(r1.text)
     expect(seen(n)).toBe(1)
+  })
+})
+
+describe('stream replay with tool-call deltas', () => {
+  let vendor: StandIn
+  let gw: TestGateway
+  beforeAll(async () => {
+    vendor = await startStandIn()
+    gw = await startTestGateway(yaml(vendor.url, '{ enabled: true }'))
+  })
+  afterAll(async () => {
+    await gw?.stop()
+    await vendor?.close()
+  })
+
+  it('the hit replays every tool-call delta event as the original sent it, usage chunk included', async () => {
+    const base = { id: 'chatcmpl-tc', object: 'chat.completion.chunk', created: 1, model: 'upstream-model' }
+    const events = [
+      { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '' } }] }, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{"q":' } }] }, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '"x"}' } }] }, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 1, id: 'call_2', type: 'function', function: { name: 'other', arguments: '{}' } }] }, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] },
+      { ...base, choices: [], usage: { prompt_tokens: 7, completion_tokens: 9, total_tokens: 16 } },
+    ]
+    vendor.queue.push(sse(events))
+    const n = randomUUID()
+    const body = { model: 'gpt', temperature: 0, stream: true, stream_options: { include_usage: true }, tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }], messages: [{ role: 'user', content: `tools ${n}` }] }
+    const r1 = await post(gw.url, KEY_A1, '/v1/chat/completions', body)
+    await settle()
+    const r2 = await post(gw.url, KEY_A1, '/v1/chat/completions', body)
+    expect([r1.cache, r2.cache]).toEqual(['miss', 'hit'])
+    expect(vendor.received.filter((r) => r.body.includes(n))).toHaveLength(1)
+    const dataOf = (text: string) => text.split('\n\n').filter((f) => f.startsWith('data: ')).map((f) => f.slice(6))
+    expect(dataOf(r2.text)).toEqual(dataOf(r1.text))
+    // Every vendor event reached the client (as its own SSE event), then [DONE]; the replay is the same list.
+    expect(dataOf(r1.text).slice(0, -1).map((d) => JSON.parse(d) as unknown)).toEqual(events)
+    expect(dataOf(r1.text).at(-1)).toBe('[DONE]')
   })
 })
 
