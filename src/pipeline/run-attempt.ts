@@ -214,6 +214,13 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
   }
 
   // Streaming.
+  const ct = upstream.headers['content-type']
+  if (adapter.streamFraming === 'sse' && typeof ct === 'string' && !ct.includes('text/event-stream')) {
+    // A vendor that answers a streamed request with a plain body would leave the client with an
+    // empty stream: treat it as a vendor failure, so another target (or a clear 502) follows.
+    const bytes = await readAll(upstream, MAX_ERROR_BODY).catch(() => Buffer.alloc(0))
+    return fail({ kind: 'provider', error: { status: 502, code: 'upstream_error', kind: 'server', message: `The vendor answered a streamed request with ${ct} instead of an event stream: ${scrubSecrets(bytes.toString('utf8').slice(0, 200), [apiKey])}` } }, upstream.status)
+  }
   const clientWantsUsage = clientAskedForUsage(call)
   const translator = adapter.streamTranslator(input, { clientWantsUsage: how.codec ? true : clientWantsUsage })
   const encoder: StreamEncoder | undefined = how.codec?.streamEncoder({ requestedModel: call.publicModel, clientWantsUsage, request: call.body })
