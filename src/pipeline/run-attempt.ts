@@ -103,15 +103,14 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     record(undefined, 'no_key_available')
     return { ok: false, failure: { kind: 'unavailable', reason: `No healthy upstream: every vendor key of provider "${provider.name}" is rejected or resting after a 429.` }, committed: false }
   }
-  const how = plan(deps, ctx)
-  if (how instanceof GatewayError) throw how
-
   // count_tokens on a vendor without it: answer locally from the estimate.
-  if (ctx.route.operation === 'count_tokens' && how.op !== 'count_tokens') {
+  if (ctx.route.operation === 'count_tokens' && !provider.kind.adapter.native.has('count_tokens')) {
     sendBody(res, 200, 'application/json', JSON.stringify({ input_tokens: estimatePromptTokens(call.rawBody) }), { ...state.headers, 'x-switchboard-provider': provider.name, 'x-switchboard-model': target.upstreamModel, 'x-switchboard-attempts': '0' })
     state.committed = true
     return { ok: true, usage: undefined, provider: provider.name, upstreamModel: target.upstreamModel, finishReasons: [], costUsd: 0, cacheable: undefined }
   }
+  const how = plan(deps, ctx)
+  if (how instanceof GatewayError) throw how
 
   const input: AttemptInput = {
     operation: how.op,
