@@ -118,7 +118,8 @@ cache: { enabled: true }
     await redisState(gw.url, 'down')
     const down = [await ask(n), await ask(n), await ask(n)]
     expect(down.map((r) => [r.status, r.cache])).toEqual([[200, 'miss'], [200, 'miss'], [200, 'miss']])
-    for (const r of down) expect(r.ms).toBeLessThan(500)
+    // A hang detector, not a speed goal: a dead Redis must not hold a request for its command timeout.
+    for (const r of down) expect(r.ms).toBeLessThan(2000)
     expect(JSON.parse(down[0]!.text)).toEqual(chatCompletion('Hello from the stand-in', 'upstream-model'))
     expect(seen(n)).toBe(4)
 
