@@ -12,19 +12,17 @@ export const REDACT_PATHS = [
   'key', '*.key', 'apiKey', '*.apiKey', 'keys', '*.keys', 'secret_access_key', '*.secret_access_key', 'admin_keys', '*.admin_keys',
 ]
 
-interface HasSpanContext { spanContext(): { traceId: string; spanId: string } }
+interface HasTraceIds { readonly traceId: string; readonly spanId: string }
 
 /**
  * The request span of the code running now, set by the tracer when a request starts (only when
  * tracing is on), so every line logged while serving it carries trace_id and span_id.
  */
-export const logSpan = new AsyncLocalStorage<HasSpanContext>()
+export const logSpan = new AsyncLocalStorage<HasTraceIds>()
 // pino merges the log call's fields into the object returned here, so it must be fresh each time.
 function traceIds(): object {
   const span = logSpan.getStore()
-  if (!span) return {}
-  const c = span.spanContext()
-  return { trace_id: c.traceId, span_id: c.spanId }
+  return span ? { trace_id: span.traceId, span_id: span.spanId } : {}
 }
 
 const baseOptions = (level: string) => ({

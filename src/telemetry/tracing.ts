@@ -1,16 +1,25 @@
 /**
- * The trace pipeline: a TracerProvider of our own (not registered globally, no auto-instrumentation)
- * with a batch span processor and an OTLP exporter. Built only when an endpoint is configured;
- * otherwise there is no tracer at all and the request path never touches the SDK.
+ * The trace pipeline: our lean spans (spans.ts; no global registration, no auto-instrumentation),
+ * the SDK's samplers and BatchSpanProcessor, and an OTLP exporter. Built only when an endpoint is
+ * configured; otherwise there is no tracer at all and the request path never touches any of it.
+ *
+ * For OTLP/HTTP protobuf (the default) a span is encoded to bytes the moment it ends
+ * (otlp-proto.ts) and the batch is only those bytes, sent by the SDK's OTLP HTTP transport (its
+ * retries, timeouts, compression and OTEL_EXPORTER_OTLP_* settings). For http/json and gRPC the
+ * ended span becomes an SDK ReadableSpan for the SDK's exporter.
  */
-import type { Tracer } from '@opentelemetry/api'
 import {
-  AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider,
-  type Sampler, type SpanExporter,
+  AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler,
+  type ReadableSpan, type Sampler, type SpanExporter,
 } from '@opentelemetry/sdk-trace'
+import type { ExportResult } from '@opentelemetry/core'
 import { resourceFromAttributes } from '@opentelemetry/resources'
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
+import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base'
+import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http'
+import { ProtobufTraceSerializer, type ISerializer, type IExportTraceServiceResponse } from '@opentelemetry/otlp-transformer'
 import type { Config } from '../config/schema.ts'
+import { LeanTracer, toReadableSpan, type LeanSpan, type SpanSink } from './spans.ts'
+import { EncodedSpan, encodeEnvelope, encodeRequest, encodeSpan } from './otlp-proto.ts'
 
 type Env = Record<string, string | undefined>
 export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc'
@@ -29,7 +38,7 @@ export interface TraceExportSettings {
 }
 
 export interface Tracing {
-  tracer: Tracer
+  tracer: LeanTracer
   flush(): Promise<void>
   shutdown(): Promise<void>
 }
@@ -90,30 +99,59 @@ function samplerFrom(env: Env): Sampler {
   }
 }
 
-async function exporterFor(s: TraceExportSettings): Promise<SpanExporter> {
-  const opts = { url: s.url, headers: s.headers }
+/** Spans already encoded (EncodedSpan) in, one ExportTraceServiceRequest out, over the SDK's OTLP HTTP transport. */
+class EncodedSpanExporter implements SpanExporter {
+  private readonly base: OTLPExporterBase<EncodedSpan[]>
+  constructor(s: TraceExportSettings, envelope: { resource: Buffer; scope: Buffer }) {
+    const serializer: ISerializer<EncodedSpan[], IExportTraceServiceResponse> = {
+      serializeRequest: (spans) => encodeRequest(envelope, spans),
+      deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
+    }
+    const options = convertLegacyHttpOptions({ url: s.url, headers: s.headers }, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' })
+    this.base = new OTLPExporterBase(createOtlpHttpExportDelegate(options, serializer, 'otlp_http_span_exporter', { name: 'span', countItems: (spans) => spans.length }, undefined))
+  }
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.base.export(spans as unknown as EncodedSpan[], done)
+  }
+
+  forceFlush(): Promise<void> {
+    return this.base.forceFlush()
+  }
+
+  shutdown(): Promise<void> {
+    return this.base.shutdown()
+  }
+}
+
+async function sdkExporterFor(s: TraceExportSettings): Promise<SpanExporter> {
   if (s.protocol === 'grpc') {
     // Loaded only when asked for: it pulls in @grpc/grpc-js.
     const { OTLPTraceExporter: GrpcExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc')
     return new GrpcExporter({ url: s.url }) as unknown as SpanExporter
   }
-  if (s.protocol === 'http/json') {
-    const { OTLPTraceExporter: JsonExporter } = await import('@opentelemetry/exporter-trace-otlp-http')
-    return new JsonExporter(opts) as unknown as SpanExporter
-  }
-  return new OTLPTraceExporter(opts)
+  const { OTLPTraceExporter: JsonExporter } = await import('@opentelemetry/exporter-trace-otlp-http')
+  return new JsonExporter({ url: s.url, headers: s.headers }) as unknown as SpanExporter
 }
 
 export async function createTracing(s: TraceExportSettings, version: string): Promise<Tracing> {
-  const exporter = await exporterFor(s)
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({ 'service.name': s.serviceName, 'service.version': version }),
-    sampler: s.sampler,
-    spanProcessors: [new BatchSpanProcessor({ exporter, maxQueueSize: s.queueSize, maxExportBatchSize: s.batchSize, scheduledDelayMillis: s.batchDelayMs })],
-  })
+  const attributes = { 'service.name': s.serviceName, 'service.version': version }
+  const scope = { name: 'switchboard', version }
+  const batch = (exporter: SpanExporter) => new BatchSpanProcessor({ exporter, maxQueueSize: s.queueSize, maxExportBatchSize: s.batchSize, scheduledDelayMillis: s.batchDelayMs })
+  let processor: BatchSpanProcessor
+  let sink: SpanSink
+  if (s.protocol === 'http/protobuf') {
+    const envelope = encodeEnvelope(attributes, scope.name, scope.version)
+    const p = (processor = batch(new EncodedSpanExporter(s, envelope)))
+    sink = { onEnd: (span: LeanSpan) => p.onEnd(encodeSpan(span) as unknown as ReadableSpan) }
+  } else {
+    const resource = resourceFromAttributes(attributes)
+    const p = (processor = batch(await sdkExporterFor(s)))
+    sink = { onEnd: (span: LeanSpan) => p.onEnd(toReadableSpan(span, resource, scope)) }
+  }
   return {
-    tracer: provider.getTracer('switchboard', version),
-    flush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
+    tracer: new LeanTracer(s.sampler, sink),
+    flush: () => processor.forceFlush(),
+    shutdown: () => processor.shutdown(),
   }
 }
