@@ -12,6 +12,8 @@ export function createRedis(url: string, onState?: (state: 'ready' | 'down', err
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     commandTimeout: 1000,
+    // Commands issued in the same tick (many concurrent requests) leave in one write.
+    enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   })
   client.on('ready', () => onState?.('ready'))
