@@ -186,8 +186,10 @@ export const configSchema = z.strictObject({
     /** Cap on captured text per attribute, in bytes. */
     content_max_bytes: int(0).default(16384),
     metrics: bool().default(true),
+    /** GenAI metrics over OTLP to the trace endpoint (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT etc. work too). */
+    otlp_metrics: bool().default(false),
     metrics_port: int(0).optional(),
-  }).default({ service_name: 'switchboard', otlp_endpoint: '', otlp_protocol: 'http/protobuf', capture_content: false, redact_patterns: [], content_max_bytes: 16384, metrics: true }),
+  }).default({ service_name: 'switchboard', otlp_endpoint: '', otlp_protocol: 'http/protobuf', capture_content: false, redact_patterns: [], content_max_bytes: 16384, metrics: true, otlp_metrics: false }),
   logging: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     access_log: bool().default(true),

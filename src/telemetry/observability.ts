@@ -10,6 +10,7 @@ import type { CallInfo, CallOutcome } from '../core/call.ts'
 import type { AttemptObserver, Observability, RequestObserver } from '../core/ports.ts'
 import { OPERATION_NAME, requestAttributes, serverAddress } from './genai.ts'
 import type { GatewayMetrics } from './metrics.ts'
+import type { OtlpMetrics } from './otlp-metrics.ts'
 import type { ContentCapture } from './content.ts'
 import { accessLine, refusedLine } from './access-log.ts'
 import { logSpan } from './logger.ts'
@@ -22,6 +23,8 @@ export interface ObservabilityDeps {
   accessLog: boolean
   metrics: GatewayMetrics | undefined
   tracer: LeanTracer | undefined
+  /** GenAI metrics over OTLP; undefined unless that export is on. */
+  otlpMetrics?: OtlpMetrics | undefined
   /** Configured provider name -> gen_ai.provider.name. */
   providerNames: ReadonlyMap<string, string>
   content: ContentCapture | undefined
@@ -140,6 +143,7 @@ class RequestTelemetry implements RequestObserver {
     const now = performance.now()
     const ttftMs = this.firstTokenAt === undefined ? undefined : this.firstTokenAt - (now - outcome.durationMs)
     this.d.metrics?.request(this.call, outcome, ttftMs)
+    this.d.otlpMetrics?.record(this.call, outcome)
     if (this.span) this.endSpan(this.span, outcome, ttftMs, performance.timeOrigin + now)
     if (this.d.accessLog) this.d.access.info(accessLine(this.call, outcome, ttftMs), 'request')
   }

@@ -11,7 +11,8 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/schema.ts'
 import type { Observability } from '../core/ports.ts'
 import { createMetrics, type GatewayMetrics } from './metrics.ts'
-import { createTracing, traceExportSettings, type Tracing } from './tracing.ts'
+import { createTracing, otlpMetricsSettings, traceExportSettings, type Tracing } from './tracing.ts'
+import type { OtlpMetrics } from './otlp-metrics.ts'
 import { createObservability } from './observability.ts'
 import { providerNameByConfigName } from './genai.ts'
 import { createContentCapture } from './content.ts'
@@ -26,6 +27,8 @@ export interface Telemetry {
   /** The separate metrics listener (`telemetry.metrics_port`), when configured. */
   metricsPort: number | undefined
   tracing: boolean
+  /** Whether GenAI metrics are exported over OTLP (a meter provider exists only then). */
+  otlpMetrics: boolean
   /** Exports what is buffered (tests, shutdown). */
   flush(): Promise<void>
   close(): Promise<void>
@@ -47,6 +50,15 @@ export async function createTelemetry(config: Config, env: Record<string, string
   if (settings) {
     tracing = await createTracing(settings, version())
     log.info({ endpoint: settings.url, protocol: settings.protocol, serviceName: settings.serviceName }, 'tracing: exporting spans over OTLP')
+  }
+  const m = otlpMetricsSettings(t, env)
+  if (m.problem) log.warn(`${m.problem}: no OTLP metrics export`)
+  let otlpMetrics: OtlpMetrics | undefined
+  if (m.settings) {
+    // Loaded only when asked for: the metrics SDK stays out of a gateway that does not export.
+    const { createOtlpMetrics } = await import('./otlp-metrics.ts')
+    otlpMetrics = createOtlpMetrics(m.settings, version(), providerNameByConfigName(config.providers))
+    log.info({ endpoint: m.settings.url, protocol: m.settings.protocol, intervalMs: m.settings.intervalMs }, 'metrics: exporting GenAI metrics over OTLP')
   }
   const content = tracing && t.capture_content ? createContentCapture(createRedactor(t.redact_patterns), t.content_max_bytes) : undefined
   if (t.capture_content && !tracing) log.warn('telemetry.capture_content is on but tracing is off (no OTLP endpoint): nothing is captured')
@@ -80,6 +92,7 @@ export async function createTelemetry(config: Config, env: Record<string, string
       accessLog: config.logging.access_log,
       metrics,
       tracer: tracing?.tracer,
+      otlpMetrics,
       providerNames: providerNameByConfigName(config.providers),
       content,
     }),
@@ -87,10 +100,12 @@ export async function createTelemetry(config: Config, env: Record<string, string
     scrape: metrics && !metricsServer ? () => metrics.scrape() : undefined,
     metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
     tracing: tracing !== undefined,
-    flush: async () => { await tracing?.flush() },
+    otlpMetrics: otlpMetrics !== undefined,
+    flush: async () => { await Promise.all([tracing?.flush(), otlpMetrics?.flush()]) },
     async close() {
       if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()))
-      await tracing?.shutdown()
+      // Shutting the meter provider down exports what was recorded since the last interval.
+      await Promise.all([tracing?.shutdown(), otlpMetrics?.shutdown()])
     },
   }
 }

@@ -43,8 +43,8 @@ export interface Tracing {
   shutdown(): Promise<void>
 }
 
-const nonEmpty = (v: string | undefined): string | undefined => (v && v.trim() !== '' ? v.trim() : undefined)
-const withPath = (base: string, path: string): string => `${base.replace(/\/+$/, '')}${path}`
+export const nonEmpty = (v: string | undefined): string | undefined => (v && v.trim() !== '' ? v.trim() : undefined)
+export const withPath = (base: string, path: string): string => `${base.replace(/\/+$/, '')}${path}`
 
 /**
  * Where traces go: `telemetry.otlp_endpoint` (a base URL, `/v1/traces` appended), else
@@ -68,13 +68,56 @@ export function traceExportSettings(telemetry: Config['telemetry'], env: Env): T
   }
 }
 
-function positiveInt(v: string | undefined): number | undefined {
+export interface OtlpMetricsSettings {
+  url: string
+  protocol: 'http/protobuf' | 'http/json'
+  headers: Record<string, string>
+  serviceName: string
+  /** OTEL_METRIC_EXPORT_INTERVAL (default 60000) and OTEL_METRIC_EXPORT_TIMEOUT (default 30000), ms. */
+  intervalMs: number
+  timeoutMs: number
+  /** OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: cumulative (default) or delta. */
+  temporality: 'cumulative' | 'delta'
+}
+
+/**
+ * Whether and where GenAI metrics go over OTLP: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (used as is);
+ * else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/metrics` when OTEL_METRICS_EXPORTER names `otlp`; else,
+ * with `telemetry.otlp_metrics: true`, the trace base endpoint (`telemetry.otlp_endpoint`, else
+ * OTEL_EXPORTER_OTLP_ENDPOINT) + `/v1/metrics`. Undefined = off (the default). `problem` says why a
+ * requested export cannot run (gRPC, or otlp_metrics without a base endpoint).
+ */
+export function otlpMetricsSettings(telemetry: Config['telemetry'], env: Env): { settings?: OtlpMetricsSettings; problem?: string } {
+  if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_METRICS_EXPORTER === 'none') return {}
+  const signal = nonEmpty(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT)
+  const base = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT)
+  const viaEnv = (nonEmpty(env.OTEL_METRICS_EXPORTER) ?? '').split(',').some((e) => e.trim() === 'otlp')
+  const traceBase = nonEmpty(telemetry.otlp_endpoint) ?? base
+  const url = signal ?? (viaEnv && base ? withPath(base, '/v1/metrics') : telemetry.otlp_metrics && traceBase ? withPath(traceBase, '/v1/metrics') : undefined)
+  if (!url) return telemetry.otlp_metrics ? { problem: 'telemetry.otlp_metrics is on but there is no OTLP base endpoint (telemetry.otlp_endpoint or OTEL_EXPORTER_OTLP_ENDPOINT)' } : {}
+  const protocol = nonEmpty(env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL) ?? nonEmpty(env.OTEL_EXPORTER_OTLP_PROTOCOL) ?? telemetry.otlp_protocol
+  if (protocol !== 'http/protobuf' && protocol !== 'http/json') return { problem: `OTLP metrics export supports http/protobuf and http/json, not ${protocol} (set OTEL_EXPORTER_OTLP_METRICS_PROTOCOL)` }
+  const pref = (nonEmpty(env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE) ?? 'cumulative').toLowerCase()
+  return {
+    settings: {
+      url,
+      protocol,
+      headers: parseHeaders(env.OTEL_EXPORTER_OTLP_METRICS_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS),
+      serviceName: telemetry.service_name !== 'switchboard' ? telemetry.service_name : nonEmpty(env.OTEL_SERVICE_NAME) ?? telemetry.service_name,
+      intervalMs: positiveInt(env.OTEL_METRIC_EXPORT_INTERVAL) ?? 60000,
+      timeoutMs: positiveInt(env.OTEL_METRIC_EXPORT_TIMEOUT) ?? 30000,
+      temporality: pref === 'delta' ? 'delta' : 'cumulative',
+    },
+  }
+}
+
+export function positiveInt(v: string | undefined): number | undefined {
   const n = Number(v)
   return v !== undefined && v !== '' && Number.isInteger(n) && n > 0 ? n : undefined
 }
 
 /** OTEL_EXPORTER_OTLP_HEADERS: `key=value,key2=value2`, values URL-encoded. */
-function parseHeaders(raw: string | undefined): Record<string, string> {
+export function parseHeaders(raw: string | undefined): Record<string, string> {
   const out: Record<string, string> = {}
   for (const pair of (raw ?? '').split(',')) {
     const eq = pair.indexOf('=')
@@ -127,8 +170,11 @@ class EncodedSpanExporter implements SpanExporter {
 async function sdkExporterFor(s: TraceExportSettings): Promise<SpanExporter> {
   if (s.protocol === 'grpc') {
     // Loaded only when asked for: it pulls in @grpc/grpc-js.
-    const { OTLPTraceExporter: GrpcExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc')
-    return new GrpcExporter({ url: s.url }) as unknown as SpanExporter
+    const [{ OTLPTraceExporter: GrpcExporter }, { Metadata }] = await Promise.all([import('@opentelemetry/exporter-trace-otlp-grpc'), import('@grpc/grpc-js')])
+    // Configured headers (OTEL_EXPORTER_OTLP_[TRACES_]HEADERS from the gateway's env) go out as gRPC metadata.
+    const metadata = new Metadata()
+    for (const [k, v] of Object.entries(s.headers)) metadata.set(k, v)
+    return new GrpcExporter({ url: s.url, metadata }) as unknown as SpanExporter
   }
   const { OTLPTraceExporter: JsonExporter } = await import('@opentelemetry/exporter-trace-otlp-http')
   return new JsonExporter({ url: s.url, headers: s.headers }) as unknown as SpanExporter

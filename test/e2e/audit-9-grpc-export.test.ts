@@ -51,7 +51,7 @@ routing: { retries: { max_attempts: 1 } }
 telemetry: { otlp_endpoint: "http://127.0.0.1:${grpcPort}", otlp_protocol: grpc, service_name: sb-grpc }
 teams:
   t: { keys: { k: { key: "${KEY}" } } }
-`, { OTEL_BSP_SCHEDULE_DELAY: '20' })
+`, { OTEL_BSP_SCHEDULE_DELAY: '20', OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-auth=grpc%20secret' })
 })
 afterAll(async () => {
   await gw?.stop()
@@ -78,5 +78,7 @@ describe('OTLP over gRPC', () => {
     expect(client?.name).toBe('chat upstream-model')
     expect(client?.parentSpanId).toBe(server?.spanId)
     expect(metadata.length).toBeGreaterThan(0)
+    // The configured headers go out as gRPC metadata on every export.
+    for (const m of metadata) expect(m['x-collector-auth']).toBe('grpc secret')
   })
 })
