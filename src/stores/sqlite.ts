@@ -11,29 +11,33 @@ import type { Row, SqlDb, SqlValue } from './sql.ts'
 const toSqlite = (sql: string): string => sql.replace(/\$(\d+)/g, '?$1')
 
 function bind(params: readonly SqlValue[]): Array<string | number | bigint | null> {
-  return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p))
+  // Copies only when a boolean needs mapping: the ledger binds thousands of rows a second.
+  for (const p of params) if (typeof p === 'boolean') return params.map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v))
+  return params as Array<string | number | bigint | null>
 }
+
+interface Prepared { statement: StatementSync; returnsRows: boolean }
 
 export function openSqlite(path: string): SqlDb {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const db = new DatabaseSync(path)
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;')
-  const cache = new Map<string, StatementSync>()
-  const prepare = (sql: string): StatementSync => {
-    let st = cache.get(sql)
-    if (!st) {
-      st = db.prepare(toSqlite(sql))
-      if (cache.size < 500) cache.set(sql, st)
+  const cache = new Map<string, Prepared>()
+  const prepare = (sql: string): Prepared => {
+    let p = cache.get(sql)
+    if (!p) {
+      p = { statement: db.prepare(toSqlite(sql)), returnsRows: /^\s*(select|with|pragma)|\breturning\b/i.test(sql) }
+      if (cache.size < 500) cache.set(sql, p)
     }
-    return st
+    return p
   }
   let depth = 0
   const api: SqlDb = {
     dialect: 'sqlite',
     async query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-      const st = prepare(sql)
-      if (/^\s*(select|with|pragma)|\breturning\b/i.test(sql)) return st.all(...bind(params)) as T[]
-      st.run(...bind(params))
+      const { statement, returnsRows } = prepare(sql)
+      if (returnsRows) return statement.all(...bind(params)) as T[]
+      statement.run(...bind(params))
       return []
     },
     async exec(sql) {
