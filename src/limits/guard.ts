@@ -156,7 +156,7 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
     if (!d.ok) return refuse(plan, d, tokens)
     const headers = rateLimitHeaders(plan, d)
     if (!plan.tokens && !plan.concurrency) return headers ? { headers, settle() {} } : NO_OP
-    return new LocalReservation(memory, plan, r.counters!, tokens, prompt, d.now, headers)
+    return new LimitReservation({ kind: 'local', memory, counters: r.counters! }, plan, tokens, prompt, d.now, headers)
   }
 
   return {
@@ -182,7 +182,7 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
           if (!d.ok) return refuse(plan, d, tokens)
           const headers = rateLimitHeaders(plan, d)
           if (!plan.tokens && !plan.concurrency) return headers ? { headers, settle() {} } : NO_OP
-          return new SharedReservation(shared, stats, plan, member, tokens, call.estimatedInputTokens, d.now, headers)
+          return new LimitReservation({ kind: 'shared', store: shared, stats, member }, plan, tokens, call.estimatedInputTokens, d.now, headers)
         }
       }
       stats.degradedDecisions++
@@ -198,19 +198,22 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
   }
 }
 
-class LocalReservation implements Reservation {
+/** Where a reservation is settled: this replica's counters, or the shared ones in Redis. */
+type SettleTarget =
+  | { kind: 'local'; memory: MemoryStore; counters: Counters[] }
+  | { kind: 'shared'; store: RedisStore; stats: LimiterStats; member: string }
+
+class LimitReservation implements Reservation {
   readonly headers: Readonly<Record<string, string>> | undefined
-  private readonly memory: MemoryStore
+  private readonly target: SettleTarget
   private readonly plan: ScopePlan
-  private readonly counters: Counters[]
   private readonly tokens: number
   private readonly prompt: number
   private readonly at: number
 
-  constructor(memory: MemoryStore, plan: ScopePlan, counters: Counters[], tokens: number, prompt: number, at: number, headers: Record<string, string> | undefined) {
-    this.memory = memory
+  constructor(target: SettleTarget, plan: ScopePlan, tokens: number, prompt: number, at: number, headers: Record<string, string> | undefined) {
+    this.target = target
     this.plan = plan
-    this.counters = counters
     this.tokens = tokens
     this.prompt = prompt
     this.at = at
@@ -219,36 +222,15 @@ class LocalReservation implements Reservation {
 
   settle(outcome: CallOutcome): void {
     const delta = this.plan.tokens ? settledTokens(outcome, this.tokens, this.prompt) - this.tokens : 0
-    this.memory.settle(this.plan, this.counters, delta, Math.floor(this.at / MINUTE_MS), Math.floor(this.at / DAY_MS))
-  }
-}
-
-class SharedReservation implements Reservation {
-  readonly headers: Readonly<Record<string, string>> | undefined
-  private readonly store: RedisStore
-  private readonly stats: LimiterStats
-  private readonly plan: ScopePlan
-  private readonly member: string
-  private readonly tokens: number
-  private readonly prompt: number
-  private readonly at: number
-
-  constructor(store: RedisStore, stats: LimiterStats, plan: ScopePlan, member: string, tokens: number, prompt: number, at: number, headers: Record<string, string> | undefined) {
-    this.store = store
-    this.stats = stats
-    this.plan = plan
-    this.member = member
-    this.tokens = tokens
-    this.prompt = prompt
-    this.at = at
-    this.headers = headers
-  }
-
-  settle(outcome: CallOutcome): void {
-    const delta = this.plan.tokens ? settledTokens(outcome, this.tokens, this.prompt) - this.tokens : 0
+    const minute = Math.floor(this.at / MINUTE_MS)
+    const day = Math.floor(this.at / DAY_MS)
+    const t = this.target
+    if (t.kind === 'local') {
+      t.memory.settle(this.plan, t.counters, delta, minute, day)
+      return
+    }
     if (delta === 0 && !this.plan.concurrency) return
     // Off the request path: the response is already sent. A failure leaves the slot to its TTL.
-    this.store.settle(this.plan, this.member, delta, Math.floor(this.at / MINUTE_MS), Math.floor(this.at / DAY_MS))
-      .catch(() => { this.stats.settleFailures++ })
+    t.store.settle(this.plan, t.member, delta, minute, day).catch(() => { t.stats.settleFailures++ })
   }
 }
