@@ -8,10 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
 import { startStandIn, json, sse, chatCompletion, type StandIn } from '../helpers/stand-in.ts'
 import { runId, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
-import { REDIS_URL, serviceUp } from './ledger-support.ts'
+import { REDIS_URL } from './ledger-support.ts'
 import { fromWire } from '../../src/cache/entry-codec.ts'
+import { redisAvailable } from '../helpers/services.ts'
 
-const redisUp = await serviceUp(6379, 'Redis')
+const redisUp = redisAvailable
 
 const KEY_A1 = 'sk-sb-audit8-a1'
 const KEY_A2 = 'sk-sb-audit8-a2-nocache'

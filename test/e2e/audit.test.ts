@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHash } from 'node:crypto'
-import { connect } from 'node:net'
 import { rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
 import { startStandIn, type StandIn } from '../helpers/stand-in.ts'
 import { runId, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { pgAvailable } from '../helpers/services.ts'
 import { openSqlDb } from '../../src/stores/sql.ts'
 import { createAuditLog } from '../../src/audit/audit-log.ts'
 
@@ -20,15 +20,6 @@ const ADMIN_2 = 'sb-admin-audit-two-0123456789'
 const CLIENT_KEY = 'sk-sb-audit-client-key-000000'
 const adminId = (k: string) => `admin:${createHash('sha256').update(k).digest('hex').slice(0, 12)}`
 
-const IN_CI = process.env.CI === 'true'
-const reachable = (port: number) => new Promise<boolean>((resolve) => {
-  const s = connect({ port, host: '127.0.0.1', timeout: 500 })
-  s.once('connect', () => { s.destroy(); resolve(true) })
-  s.once('error', () => resolve(false))
-  s.once('timeout', () => { s.destroy(); resolve(false) })
-})
-const pgAvailable = IN_CI || (await reachable(5432))
-if (!pgAvailable) console.warn('audit: PostgreSQL is not reachable at 127.0.0.1:5432; the Postgres audit store test is SKIPPED')
 
 type Obj = Record<string, unknown>
 type Page = { object: string; data: Array<{ id: string; at: string; actor: string; action: string; target: string; detail: Obj | null }>; next_cursor: string | null }

@@ -5,9 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startStandIn, json, chatCompletion, type StandIn } from '../helpers/stand-in.ts'
 import { runId, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
-import { ADMIN_KEY, REDIS_URL, admin, chat, serviceUp } from './ledger-support.ts'
+import { ADMIN_KEY, REDIS_URL, admin, chat } from './ledger-support.ts'
+import { redisAvailable } from '../helpers/services.ts'
 
-const available = await serviceUp(6379, 'Redis')
+const available = redisAvailable
 const KEY = 'sk-sb-budget-redis-key-001'
 
 describe.skipIf(!available)('budgets shared through Redis', () => {

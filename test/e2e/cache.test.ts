@@ -7,30 +7,11 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
-import { Redis } from 'ioredis'
 import { startStandIn, json, sse, chatChunks, chatCompletion, type Handler, type StandIn } from '../helpers/stand-in.ts'
 import { runId, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { REDIS_URL, redisAvailable } from '../helpers/services.ts'
 
-const REDIS_URL = 'redis://127.0.0.1:6379'
-
-async function probeRedis(url: string): Promise<boolean> {
-  const r = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
-  r.on('error', () => {})
-  try {
-    await r.connect()
-    return (await r.ping()) === 'PONG'
-  } catch {
-    return false
-  } finally {
-    r.disconnect()
-  }
-}
-
-const redisUp = await probeRedis(REDIS_URL)
-if (!redisUp) {
-  if (process.env.CI === 'true') throw new Error(`CI=true but Redis is not reachable at ${REDIS_URL}`)
-  console.warn(`Redis not reachable at ${REDIS_URL}: skipping the Redis-backend cache tests`)
-}
+const redisUp = redisAvailable
 
 /** Redis connects in the background after start; until then the cache reads as a miss by design. */
 async function redisReady(url: string): Promise<void> {

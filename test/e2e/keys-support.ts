@@ -3,35 +3,18 @@
  * message on a machine without them; never skip under CI=true), an admin client that keeps every
  * response body for the key-material grep, and per-run store URLs.
  */
+import { PG_BASE, REDIS_URL, pgAvailable, redisAvailable } from '../helpers/services.ts'
 import { rmSync } from 'node:fs'
 import { request } from 'node:http'
-import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runId, type TestGateway } from '../helpers/gateway.ts'
 
 export const ADMIN_KEY = 'sb-admin-test-0123456789'
-export const PG_BASE = 'postgres://postgres@127.0.0.1:5432/test'
-export const REDIS_URL = 'redis://127.0.0.1:6379'
-
-function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port })
-    const done = (ok: boolean) => {
-      s.destroy()
-      resolve(ok)
-    }
-    s.setTimeout(500, () => done(false))
-    s.once('connect', () => done(true))
-    s.once('error', () => done(false))
-  })
-}
+export { PG_BASE, REDIS_URL }
 
 export const IN_CI = process.env.CI === 'true'
-export const pgAvailable = IN_CI || (await reachable(5432))
-export const redisAvailable = IN_CI || (await reachable(6379))
-if (!pgAvailable) console.warn('keys e2e: PostgreSQL is not reachable at 127.0.0.1:5432; the Postgres suites are SKIPPED')
-if (!redisAvailable) console.warn('keys e2e: Redis is not reachable at 127.0.0.1:6379; the Redis suites are SKIPPED')
+export { pgAvailable, redisAvailable }
 
 export const pgSchema = (): string => `sbtest_${runId()}`.toLowerCase()
 export const pgUrl = (schema: string): string => `${PG_BASE}?schema=${schema}`

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { startStandIn, json, chatCompletion, type StandIn } from '../helpers/stand-in.ts'
 import { runId, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
-import { ADMIN_KEY, PG_BASE, admin, chat, ledgerRecord, serviceUp } from './ledger-support.ts'
+import { ADMIN_KEY, PG_BASE, admin, chat, ledgerRecord } from './ledger-support.ts'
+import { pgAvailable } from '../helpers/services.ts'
 
-const available = await serviceUp(5432, 'PostgreSQL')
+const available = pgAvailable
 const KEY = 'sk-sb-ledger-pg-key-000001'
 
 describe.skipIf(!available)('ledger on PostgreSQL', () => {

@@ -65,22 +65,7 @@ export async function ledgerCount(base: string, n: number, timeoutMs = 5000): Pr
   return count
 }
 
-export const REDIS_URL = 'redis://127.0.0.1:6379'
-export const PG_BASE = 'postgres://postgres@127.0.0.1:5432/test'
-
-/** TCP probe with a short timeout, at module load: with CI=true a missing service fails the suite instead of skipping it. */
-export async function serviceUp(port: number, name: string): Promise<boolean> {
-  const { connect } = await import('node:net')
-  const up = await new Promise<boolean>((resolve) => {
-    const s = connect({ host: '127.0.0.1', port })
-    const done = (ok: boolean) => { s.destroy(); resolve(ok) }
-    s.setTimeout(500, () => done(false))
-    s.once('connect', () => done(true))
-    s.once('error', () => done(false))
-  })
-  if (!up && process.env.CI !== 'true') console.warn(`${name} at 127.0.0.1:${port} is not reachable: skipping its suite`)
-  return up || process.env.CI === 'true'
-}
+export { PG_BASE, REDIS_URL } from '../helpers/services.ts'
 
 /** POST a chat completion with fetch; returns status, parsed body and headers. */
 export async function chat(base: string, key: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ status: number; body: { error?: { message: string; type: string; code: string } } & Record<string, unknown>; headers: Headers }> {
