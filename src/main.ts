@@ -43,7 +43,7 @@ async function main(): Promise<number> {
     return 0
   }
   const log = createLogger(loaded.config.logging.level)
-  // The logger batches lines into 4 KiB writes; flush what waits at least every 250 ms so a quiet
+  // The logger batches lines into 64 KiB writes; flush what waits at least every 250 ms so a quiet
   // gateway's lines still appear promptly.
   setInterval(() => log.flush(), 250).unref()
   const portArg = values.port ?? env.PORT

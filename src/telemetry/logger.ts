@@ -4,6 +4,7 @@
  */
 import pino, { type Logger, type DestinationStream } from 'pino'
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { createLogSink } from './log-sink.ts'
 
 export const REDACT_PATHS = [
   'authorization', 'headers.authorization', 'req.headers.authorization', '*.authorization',
@@ -11,6 +12,9 @@ export const REDACT_PATHS = [
   'api-key', 'headers["api-key"]', '*["api-key"]',
   'key', '*.key', 'apiKey', '*.apiKey', 'keys', '*.keys', 'secret_access_key', '*.secret_access_key', 'admin_keys', '*.admin_keys',
 ]
+
+/** The `service` field of every line (the access log writes its lines itself). */
+export const SERVICE = 'switchboard'
 
 interface HasTraceIds { readonly traceId: string; readonly spanId: string }
 
@@ -27,37 +31,20 @@ function traceIds(): object {
 
 const baseOptions = (level: string) => ({
   level,
-  base: { service: 'switchboard' },
+  base: { service: SERVICE },
   timestamp: pino.stdTimeFunctions.isoTime,
   formatters: { level: (label: string) => ({ level: label }) },
   mixin: traceIds,
 })
 
 /**
- * Writes to stdout asynchronously in 4 KiB batches rather than one write per line (the access log
- * writes a line per request); main.ts flushes on shutdown, so only a crash can lose the last batch.
+ * Writes to stdout asynchronously in 64 KiB batches rather than one write per line (the access log
+ * writes a line per request; see log-sink.ts); main.ts flushes every 250 ms and on shutdown, and
+ * what is queued at exit is written synchronously, so only a crash can lose the last batch.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     { ...baseOptions(level), redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
-    destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }),
+    destination ?? createLogSink(1),
   )
-}
-
-const accessLoggers = new WeakMap<Logger, Logger>()
-
-/**
- * The access logger: the same stream and format, without path redaction. Redaction walks every
- * line it is given and cost a sixth of a request's CPU here; the access line is built from ids,
- * names, counts and codes only (telemetry/access-log.ts), never from headers or bodies, so it has
- * nothing to redact.
- */
-export function accessLoggerFor(log: Logger): Logger {
-  let access = accessLoggers.get(log)
-  if (!access) {
-    const stream = (log as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]
-    access = pino(baseOptions(log.level), stream)
-    accessLoggers.set(log, access)
-  }
-  return access
 }

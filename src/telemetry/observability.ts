@@ -12,15 +12,14 @@ import { OPERATION_NAME, requestAttributes, serverAddress } from './genai.ts'
 import type { GatewayMetrics } from './metrics.ts'
 import type { OtlpMetrics } from './otlp-metrics.ts'
 import type { ContentCapture } from './content.ts'
-import { accessLine, refusedLine } from './access-log.ts'
+import type { AccessLog } from './access-log.ts'
 import { logSpan } from './logger.ts'
 import type { LeanSpan, LeanTracer } from './spans.ts'
 
 export interface ObservabilityDeps {
   log: Logger
-  /** The access logger: same stream, no path redaction (see accessLoggerFor). */
-  access: Logger
-  accessLog: boolean
+  /** The access log; undefined when logging.access_log is off. */
+  access: AccessLog | undefined
   metrics: GatewayMetrics | undefined
   tracer: LeanTracer | undefined
   /** GenAI metrics over OTLP; undefined unless that export is on. */
@@ -72,7 +71,7 @@ export function createObservability(d: ObservabilityDeps): Observability {
     startRequest: (call) => new RequestTelemetry(d, call),
     refused(info) {
       d.metrics?.refused(info.status)
-      if (d.accessLog) d.access.info(refusedLine(info), 'request refused')
+      d.access?.refused(info)
     },
   }
 }
@@ -145,7 +144,7 @@ class RequestTelemetry implements RequestObserver {
     this.d.metrics?.request(this.call, outcome, ttftMs)
     this.d.otlpMetrics?.record(this.call, outcome)
     if (this.span) this.endSpan(this.span, outcome, ttftMs, performance.timeOrigin + now)
-    if (this.d.accessLog) this.d.access.info(accessLine(this.call, outcome, ttftMs), 'request')
+    this.d.access?.request(this.call, outcome, ttftMs, this.span)
   }
 
   private endSpan(span: LeanSpan, outcome: CallOutcome, ttftMs: number | undefined, endMs: number): void {

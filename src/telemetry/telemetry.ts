@@ -3,7 +3,7 @@
  * (only with an OTLP endpoint), content capture (only with `telemetry.capture_content: true`) and
  * the access log, behind the one Observability port the pipeline calls.
  */
-import { accessLoggerFor } from './logger.ts'
+import { createAccessLog } from './access-log.ts'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
@@ -88,8 +88,7 @@ export async function createTelemetry(config: Config, env: Record<string, string
   return {
     observability: createObservability({
       log,
-      access: accessLoggerFor(log),
-      accessLog: config.logging.access_log,
+      access: config.logging.access_log ? createAccessLog(log) : undefined,
       metrics,
       tracer: tracing?.tracer,
       otlpMetrics,
