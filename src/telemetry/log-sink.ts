@@ -29,7 +29,10 @@ export function createLogSink(fd = 1, opts: { batchBytes?: number; maxPendingByt
   let pendingLen = 0
   let writing = false
   let dropped = 0
-  let waiting: Array<(err?: Error) => void> = []
+  // Callbacks of the write in flight, and of the next one (flushes asked for while one is out).
+  let inflight: Array<(err?: Error) => void> = []
+  let next: Array<(err?: Error) => void> = []
+  let flushAsked = false
 
   const take = (): Buffer => {
     const buf = Buffer.from(pending.length === 1 ? pending[0]! : pending.join(''))
@@ -38,15 +41,24 @@ export function createLogSink(fd = 1, opts: { batchBytes?: number; maxPendingByt
     return buf
   }
 
+  /**
+   * A write is done: its flush callbacks run, and the next write starts if a batch is full or a
+   * flush was asked for meanwhile. A flush covers the lines queued when it was asked, so a steady
+   * stream of new lines never keeps it waiting.
+   */
   const finished = (err?: Error) => {
     writing = false
-    if (pendingLen >= batchBytes || (waiting.length > 0 && pendingLen > 0)) {
+    const cbs = inflight
+    inflight = []
+    for (const cb of cbs) cb(err)
+    if (pendingLen >= batchBytes || (flushAsked && pendingLen > 0)) {
       start()
       return
     }
-    const cbs = waiting
-    waiting = []
-    for (const cb of cbs) cb(err)
+    flushAsked = false
+    const waiting = next
+    next = []
+    for (const cb of waiting) cb(err)
   }
 
   const writeOut = (buf: Buffer, off: number): void => {
@@ -67,6 +79,9 @@ export function createLogSink(fd = 1, opts: { batchBytes?: number; maxPendingByt
 
   function start(): void {
     writing = true
+    flushAsked = false
+    inflight = next
+    next = []
     writeOut(take(), 0)
   }
 
@@ -96,8 +111,11 @@ export function createLogSink(fd = 1, opts: { batchBytes?: number; maxPendingByt
       return true
     },
     flush(cb) {
-      if (cb) waiting.push(cb)
-      if (writing) return
+      if (cb) next.push(cb)
+      if (writing) {
+        flushAsked = true
+        return
+      }
       if (pendingLen > 0) start()
       else finished()
     },

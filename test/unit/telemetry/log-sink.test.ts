@@ -41,6 +41,24 @@ describe('log sink', () => {
     closeSync(fd)
   })
 
+  it('a flush covers the lines queued when it was asked, even while new lines keep arriving', async () => {
+    const file = tmpFile()
+    const fd = openSync(file, 'w')
+    const sink = createLogSink(fd)
+    sink.write('first\n')
+    const done = flushed(sink)
+    sink.write('second\n') // queued behind the write in flight; not part of that flush
+    await done
+    expect(readFileSync(file, 'utf8')).toBe('first\n')
+    const next = flushed(sink)
+    sink.write('third\n')
+    await next
+    expect(readFileSync(file, 'utf8')).toBe('first\nsecond\n')
+    sink.flushSync()
+    expect(readFileSync(file, 'utf8')).toBe('first\nsecond\nthird\n')
+    closeSync(fd)
+  })
+
   it('drops and counts lines once the reader is further behind than maxPendingBytes', () => {
     const file = tmpFile()
     const fd = openSync(file, 'w')
