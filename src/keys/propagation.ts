@@ -21,7 +21,7 @@ export const keyChannel = (prefix: string): string => `${prefix}keys`
 export function createKeyChangeBus(redis: Redis, prefix: string, onChange: (c: KeyChange) => void, onResync: () => void, log: Logger): KeyChangeBus {
   const channel = keyChannel(prefix)
   // The shared client fails fast while disconnected; the subscriber may queue its SUBSCRIBE.
-  const sub = redis.duplicate({ enableOfflineQueue: true, autoResubscribe: true, commandTimeout: undefined })
+  const sub = redis.duplicate({ enableOfflineQueue: true, autoResubscribe: true, socketTimeout: undefined })
   let readyBefore = false
   sub.on('error', () => {}) // state changes are reported by the shared client; reconnects are automatic
   sub.on('ready', () => {

@@ -44,7 +44,7 @@ export interface LimitsOptions {
   onEvent?: (e: LimiterEvent) => void
 }
 
-/** How long after a Redis failure requests skip it before probing again (a hung server would otherwise cost commandTimeout per request). */
+/** How long after a Redis failure requests skip it before probing again (a hung server would otherwise cost the 1 s reply deadline per request). */
 const RETRY_SHARED_MS = 1000
 /** How long the first requests wait for the initial Redis connection. */
 const STARTUP_WAIT_MS = 2000
@@ -130,7 +130,7 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
   }
 
   // While down, one request at a time probes Redis (a hung server costs that one request up to
-  // commandTimeout); the others are decided locally meanwhile.
+  // the 1 s reply deadline); the others are decided locally meanwhile.
   let probing = false
   const sharedUsable = (): boolean => {
     if (redis!.status !== 'ready') {

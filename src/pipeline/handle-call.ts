@@ -109,13 +109,20 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     }
     observer = deps.observability.startRequest(call)
 
-    for (const guard of deps.guards) {
-      const r = await guard.reserve(call)
-      if (r) {
-        reservations.push(r)
-        if (r.headers) Object.assign(state.headers, r.headers)
+    // Limits and budgets reserve at once: in Redis mode their commands share one round trip
+    // (ioredis pipelines what is issued in the same turn). A refusal by one releases the others'
+    // reservations in `finally`, as any refused call does; the first refusal in guard order is the answer.
+    const reserved = await Promise.allSettled(deps.guards.map((g) => g.reserve(call!)))
+    let refusal: { reason: unknown } | undefined
+    for (const r of reserved) {
+      if (r.status === 'rejected') {
+        refusal ??= { reason: r.reason }
+      } else if (r.value) {
+        reservations.push(r.value)
+        if (r.value.headers) Object.assign(state.headers, r.value.headers)
       }
     }
+    if (refusal) throw refusal.reason
 
     if (deps.cache) {
       const lookup = await deps.cache.lookup(call)

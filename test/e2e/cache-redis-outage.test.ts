@@ -1,5 +1,5 @@
 /**
- * Redis going away mid-run: the cache degrades to misses (never an error, no added wait), the
+ * Redis going away (killed, or frozen with SIGSTOP) mid-run: the cache degrades to misses (never an error, no added wait), the
  * Idempotency-Key still holds on this replica, and caching resumes when Redis comes back. Runs its
  * own redis-server child on a free port so it can kill it.
  */
@@ -84,7 +84,10 @@ routing: { retries: { max_attempts: 1 } }
 store: { url: "sqlite::memory:" }
 redis: { url: "redis://127.0.0.1:${port}", key_prefix: "sbtest:${runId()}:" }
 teams:
-  a: { keys: { a1: { key: "${KEY}" } } }
+  a:
+    limits: { rpm: 100000, concurrency: 1000 }
+    budget: { usd: 1000, period: monthly }
+    keys: { a1: { key: "${KEY}" } }
 cache: { enabled: true }
 `)
     await redisState(gw.url, 'ok')
@@ -144,5 +147,25 @@ cache: { enabled: true }
     await sleep(60)
     expect((await ask(p)).cache).toBe('hit')
     expect(seen(p)).toBe(1)
+  }, 20_000)
+
+  it('a frozen Redis (connected, never answering) holds no request: limits, budgets and cache fall back, then recover', async () => {
+    const n = randomUUID()
+    expect((await ask(n)).status).toBe(200)
+    redis.kill('SIGSTOP')
+    try {
+      const frozen = [await ask(n), await ask(n), await ask(n)]
+      expect(frozen.map((r) => r.status)).toEqual([200, 200, 200])
+      // A hang detector, not a speed goal: without a reply deadline the first of these never returns.
+      for (const r of frozen) expect(r.ms).toBeLessThan(4000)
+      await redisState(gw.url, 'down')
+    } finally {
+      redis.kill('SIGCONT')
+    }
+    await redisState(gw.url, 'ok')
+    const p = randomUUID()
+    expect((await ask(p)).cache).toBe('miss')
+    await sleep(60)
+    expect((await ask(p)).cache).toBe('hit')
   }, 20_000)
 })
