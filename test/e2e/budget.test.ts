@@ -155,3 +155,49 @@ describe('restart', () => {
     for (const rec of r.body.data) expect(rec).toMatchObject({ status: 429, error_code: 'budget_exceeded', cost_usd: 0, attempts: 0 })
   })
 })
+
+describe('limits and budgets together', () => {
+  // Limits and budgets reserve at the same time (their Redis commands share a round trip): a call
+  // the rate limiter refuses must give back what the budget reserved for it.
+  const BOTH_KEY = 'sk-sb-budget-both-key-0001'
+  let both: TestGateway
+  let slowVendor: StandIn
+  beforeAll(async () => {
+    slowVendor = await startStandIn(tenTokens())
+    both = await startTestGateway(`
+store: { url: "sqlite::memory:" }
+providers:
+  up: { type: openai, base_url: ${slowVendor.url}/v1, keys: ["sk-vendor"] }
+models:
+  m: { targets: [{ provider: up, model: priced }], pricing: { input: 0, output: 1000 } }
+routing: { retries: { max_attempts: 1 } }
+teams:
+  both:
+    limits: { concurrency: 1 }
+    budget: { usd: 0.025, period: monthly }
+    keys: { k: { key: "${BOTH_KEY}" } }
+`)
+  })
+  afterAll(async () => {
+    await both?.stop()
+    await slowVendor?.close()
+  })
+
+  it('a call refused by the concurrency limit leaves no budget reservation behind', async () => {
+    // A holds the one concurrency slot and $0.01 of the $0.025 budget for 300 ms.
+    slowVendor.queue.push(async (req, res) => {
+      await new Promise((r) => setTimeout(r, 300))
+      await tenTokens()(req, res)
+    })
+    const a = chat(both.url, BOTH_KEY, body)
+    await new Promise((r) => setTimeout(r, 100))
+    // B fits the budget ($0.02 of $0.025 reserved) but not the concurrency limit.
+    const b = await chat(both.url, BOTH_KEY, body)
+    expect(b.status).toBe(429)
+    expect(b.body.error?.code).toBe('rate_limit_exceeded')
+    expect((await a).status).toBe(200)
+    // Spent $0.01; C's $0.01 fits only if B's reservation was given back ($0.03 > $0.025 otherwise).
+    const c = await chat(both.url, BOTH_KEY, body)
+    expect(c.status).toBe(200)
+  })
+})
