@@ -16,31 +16,37 @@ export const PER_SCOPE = 5
 
 const UNIT = ['second', 'minute', 'day', 'minute', 'day']
 
+/** Request limits (rps..rpd) and token limits (tpm, tpd), with their header names, built once. */
+const HEADER_GROUPS = [
+  { from: RPS, to: RPD, limit: 'x-ratelimit-limit-requests', remaining: 'x-ratelimit-remaining-requests', reset: 'x-ratelimit-reset-requests' },
+  { from: TPM, to: TPD, limit: 'x-ratelimit-limit-tokens', remaining: 'x-ratelimit-remaining-tokens', reset: 'x-ratelimit-reset-tokens' },
+] as const
+
 /** The tightest request limit and the tightest token limit across scopes, as OpenAI's headers. */
 export function rateLimitHeaders(plan: ScopePlan, d: Admitted): Record<string, string> | undefined {
   let out: Record<string, string> | undefined
-  for (const [from, to, suffix] of [[RPS, RPD, 'requests'], [TPM, TPD, 'tokens']] as const) {
+  for (const g of HEADER_GROUPS) {
     let limit = 0
     let remaining = Infinity
-    let reset = 0
+    let windowMs = 0
     for (let i = 0; i < plan.scopes.length; i++) {
       const limits = plan.scopes[i]!.limits
-      for (let j = from; j <= to; j++) {
+      for (let j = g.from; j <= g.to; j++) {
         const lim = limits[j]!
         if (lim === 0) continue
         const rem = lim - d.used[i * PER_SCOPE + j]!
         if (rem < remaining) {
           remaining = rem
           limit = lim
-          reset = msToWindowEnd(d.now, WINDOW_MS[j]!)
+          windowMs = WINDOW_MS[j]!
         }
       }
     }
     if (limit === 0) continue
     out ??= {}
-    out[`x-ratelimit-limit-${suffix}`] = String(limit)
-    out[`x-ratelimit-remaining-${suffix}`] = String(Math.max(0, remaining))
-    out[`x-ratelimit-reset-${suffix}`] = formatResetDuration(reset)
+    out[g.limit] = String(limit)
+    out[g.remaining] = String(Math.max(0, remaining))
+    out[g.reset] = formatResetDuration(msToWindowEnd(d.now, windowMs))
   }
   return out
 }

@@ -23,7 +23,14 @@ export const retryAfterSeconds = (ms: number): number => Math.max(1, Math.ceil(m
 export function formatResetDuration(ms: number): string {
   const v = Math.max(0, Math.ceil(ms))
   if (v < 1000) return `${v}ms`
-  if (v < 60_000) return `${Number((v / 1000).toFixed(3))}s`
+  if (v < 60_000) {
+    // `12.5s`, `1.05s`, `3s`: milliseconds without trailing zeros (the request path formats these).
+    const ms = v % 1000
+    const whole = (v - ms) / 1000
+    if (ms === 0) return `${whole}s`
+    const frac = ms < 10 ? `00${ms}` : ms < 100 ? `0${ms}` : `${ms}`
+    return `${whole}.${frac.charCodeAt(2) === 48 ? (frac.charCodeAt(1) === 48 ? frac.slice(0, 1) : frac.slice(0, 2)) : frac}s`
+  }
   let s = Math.ceil(v / 1000)
   const h = Math.floor(s / 3600)
   s -= h * 3600

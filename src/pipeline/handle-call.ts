@@ -112,7 +112,7 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     // Limits and budgets reserve at once: in Redis mode their commands share one round trip
     // (ioredis pipelines what is issued in the same turn). A refusal by one releases the others'
     // reservations in `finally`, as any refused call does; the first refusal in guard order is the answer.
-    const reserved = await Promise.allSettled(deps.guards.map((g) => g.reserve(call!)))
+    const reserved = deps.guards.length === 0 ? [] : await Promise.allSettled(deps.guards.map((g) => g.reserve(call!)))
     let refusal: { reason: unknown } | undefined
     for (const r of reserved) {
       if (r.status === 'rejected') {

@@ -22,7 +22,14 @@ export async function openPostgres(url: string): Promise<SqlDb> {
   if (schema) {
     const c = await pool.connect()
     try {
+      // Replicas starting together race on IF NOT EXISTS (Postgres checks, then inserts): one at a time.
+      await c.query('BEGIN')
+      await c.query("SELECT pg_advisory_xact_lock(hashtext('switchboard.schema'))")
       await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
+      await c.query('COMMIT')
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {})
+      throw err
     } finally {
       c.release()
     }

@@ -70,28 +70,30 @@ export function createHttpTransport(opts: { connectMs: number; connections?: num
       })
     })
 
+  /** Per-attempt cap: our own controller, aborted by the caller's signal or by the timer. */
+  const sendCapped = async (req: UpstreamRequest, signal: AbortSignal, timeouts: Timeouts): Promise<UpstreamResponse> => {
+    const ac = new AbortController()
+    const onAbort = () => ac.abort(signal.reason)
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+    const timer = setTimeout(() => ac.abort(new TransportError('total_timeout', `the attempt exceeded its total_ms (${timeouts.totalMs} ms)`)), timeouts.totalMs)
+    const done = () => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', onAbort)
+    }
+    try {
+      const res = await send(req, ac.signal, timeouts)
+      res.body.on('close', done)
+      return res
+    } catch (err) {
+      done()
+      throw err
+    }
+  }
+
   return {
-    async send(req, { signal, timeouts }) {
-      if (!Number.isFinite(timeouts.totalMs)) return send(req, signal, timeouts)
-      // Per-attempt cap: our own controller, aborted by the caller's signal or by the timer.
-      const ac = new AbortController()
-      const onAbort = () => ac.abort(signal.reason)
-      if (signal.aborted) onAbort()
-      else signal.addEventListener('abort', onAbort, { once: true })
-      const timer = setTimeout(() => ac.abort(new TransportError('total_timeout', `the attempt exceeded its total_ms (${timeouts.totalMs} ms)`)), timeouts.totalMs)
-      const done = () => {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', onAbort)
-      }
-      try {
-        const res = await send(req, ac.signal, timeouts)
-        res.body.on('close', done)
-        return res
-      } catch (err) {
-        done()
-        throw err
-      }
-    },
+    // Not async: returning `send`'s promise from an async function would add microtask hops per request.
+    send: (req, { signal, timeouts }) => (Number.isFinite(timeouts.totalMs) ? sendCapped(req, signal, timeouts) : send(req, signal, timeouts)),
     close: () => agent.close(),
   }
 }

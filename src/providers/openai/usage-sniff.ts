@@ -37,11 +37,20 @@ function usageFromResponses(u: ResponsesUsage): Usage | undefined {
   }
 }
 
-const FINISH = /"finish_reason":"([a-z_]+)"/g
+const FINISH = '"finish_reason":"'
 
+/** Each distinct `"finish_reason":"<value>"` in `data`, in order (an indexOf walk: no regex iterator per body). */
 export function finishReasonsIn(data: string, into: string[]): void {
-  if (!data.includes('"finish_reason":"')) return
-  for (const m of data.matchAll(FINISH)) if (m[1] && !into.includes(m[1])) into.push(m[1])
+  for (let at = data.indexOf(FINISH); at !== -1; at = data.indexOf(FINISH, at)) {
+    const start = at + FINISH.length
+    let end = start
+    for (let c = data.charCodeAt(end); (c >= 97 && c <= 122) || c === 95; c = data.charCodeAt(++end));
+    if (end > start && data.charCodeAt(end) === 34) {
+      const reason = data.slice(start, end)
+      if (!into.includes(reason)) into.push(reason)
+    }
+    at = end
+  }
 }
 
 /**
