@@ -88,7 +88,7 @@ async function waitHealthy(url: string): Promise<void> {
 type Variant = 'bare' | 'limits' | 'limits-redis' | 'telemetry' | 'tracing' | 'cache-hit' | 'all' | 'all-redis'
 const VARIANTS: readonly Variant[] = ['bare', 'limits', 'limits-redis', 'telemetry', 'tracing', 'cache-hit', 'all', 'all-redis']
 
-function gatewayConfig(vendor: string, v: Variant, dir: string): string {
+function gatewayConfig(vendor: string, collector: string, v: Variant, dir: string): string {
   const has = (...names: Variant[]) => names.includes(v)
   const limits = has('limits', 'limits-redis', 'all', 'all-redis')
   const redis = has('limits-redis', 'all-redis')
@@ -110,7 +110,7 @@ teams:
     ${limits ? 'budget: { usd: 100000000, period: monthly }' : ''}
     keys: { bench: { key: "${KEY}" } }
 ${has('cache-hit') ? 'cache: { enabled: true, mode: all }' : ''}
-telemetry: { metrics: ${metricsAndLogs}, otlp_endpoint: "${tracing ? vendor : ''}" }
+telemetry: { metrics: ${metricsAndLogs}, otlp_endpoint: "${tracing ? collector : ''}" }
 logging: { level: ${metricsAndLogs ? 'info' : 'warn'}, access_log: ${metricsAndLogs} }
 `
 }
@@ -176,6 +176,12 @@ async function main(): Promise<void> {
     children.push(vendorProc.child)
     pin(vendorProc.child.pid, OTHER_CPUS)
     const vendor = `http://127.0.0.1:${await vendorProc.port}`
+    // Spans go to a collector of their own that discards them (not to the vendor stand-in, whose
+    // parsing of every export would slow the load generator sharing its core).
+    const sinkProc = spawnTs(join(here, 'otlp-sink.ts'), {})
+    children.push(sinkProc.child)
+    pin(sinkProc.child.pid, OTHER_CPUS)
+    const collector = `http://127.0.0.1:${await sinkProc.port}`
     const targets: Array<{ name: string; url: string; pid?: number }> = []
     if (ONLY.has('direct')) targets.push({ name: 'direct', url: vendor, pid: vendorProc.child.pid })
     if (ONLY.has('minimal')) {
@@ -187,7 +193,7 @@ async function main(): Promise<void> {
     for (const features of VARIANTS) {
       if (!ONLY.has(features)) continue
       const cfg = join(dir, `${features}.yaml`)
-      writeFileSync(cfg, gatewayConfig(vendor, features, join(dir, features)))
+      writeFileSync(cfg, gatewayConfig(vendor, collector, features, join(dir, features)))
       const port = await freePort()
       const child = fork(join(root, 'src/main.ts'), ['--config', cfg, '--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] })
       children.push(child)
