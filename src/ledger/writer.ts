@@ -160,7 +160,8 @@ export function createLedgerWriter(db: SqlDb, pricing: Pricing, log: Logger, opt
       await Promise.all([...pending])
       closed = true
       if (flushing) await flushing
-      for (let i = 0; i < 3 && queue.length > 0; i++) {
+      // Two tries: a frozen store costs each one the query timeout, and shutdown must end.
+      for (let i = 0; i < 2 && queue.length > 0; i++) {
         try {
           await flushNow()
         } catch {

@@ -5,6 +5,9 @@
 import pg from 'pg'
 import type { Row, SqlDb, SqlValue } from './sql.ts'
 
+const QUERY_TIMEOUT_MS = 5000
+const isReadTimeout = (err: unknown): boolean => err instanceof Error && err.message === 'Query read timeout'
+
 export async function openPostgres(url: string): Promise<SqlDb> {
   const u = new URL(url)
   const schema = u.searchParams.get('schema') ?? undefined
@@ -15,6 +18,10 @@ export async function openPostgres(url: string): Promise<SqlDb> {
     max: 10,
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
+    // A server that stops answering (stalled, or a half-open path) must not hold a ledger flush, a
+    // key poll or shutdown forever: a query unanswered for 5 s fails and its connection is dropped.
+    query_timeout: QUERY_TIMEOUT_MS,
+    keepAlive: true,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   })
   // A dropped connection must not crash the process; queries will fail and callers retry.
@@ -47,6 +54,7 @@ export async function openPostgres(url: string): Promise<SqlDb> {
     ...make((sql, params) => pool.query(sql, params)),
     async transaction(fn) {
       const client = await pool.connect()
+      let broken: Error | undefined
       try {
         await client.query('BEGIN')
         const inner: SqlDb = { ...make((sql, params) => client.query(sql, params)), transaction: (f) => f(inner), ping: api.ping, close: async () => {} }
@@ -54,10 +62,13 @@ export async function openPostgres(url: string): Promise<SqlDb> {
         await client.query('COMMIT')
         return out
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {})
+        // A connection whose query timed out is still busy: a ROLLBACK would only queue behind it.
+        // Dropping it (release with the error) ends the transaction on the server as well.
+        if (isReadTimeout(err)) broken = err as Error
+        else await client.query('ROLLBACK').catch(() => {})
         throw err
       } finally {
-        client.release()
+        client.release(broken)
       }
     },
     async ping() {

@@ -1,0 +1,58 @@
+/**
+ * A TCP proxy on loopback that can be frozen: while frozen it keeps every connection open and
+ * accepts new ones but forwards nothing, as a stalled server or a half-open network path would.
+ * For tests of what the gateway does when a store stops answering without closing anything.
+ */
+import { createServer, connect, type Socket } from 'node:net'
+
+export interface FreezableProxy {
+  port: number
+  freeze(): void
+  thaw(): void
+  close(): Promise<void>
+}
+
+export async function startFreezableProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<FreezableProxy> {
+  let frozen = false
+  const sockets = new Set<Socket>()
+  const pairs: Array<[Socket, Socket]> = []
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, targetHost)
+    sockets.add(client)
+    sockets.add(upstream)
+    pairs.push([client, upstream])
+    const forward = (from: Socket, to: Socket) => {
+      from.on('data', (chunk: Buffer) => {
+        to.write(chunk)
+      })
+      from.on('error', () => to.destroy())
+      from.on('close', () => {
+        sockets.delete(from)
+        to.destroy()
+      })
+    }
+    forward(client, upstream)
+    forward(upstream, client)
+    // Frozen: data waits in the kernel buffers; nothing is read or answered.
+    if (frozen) {
+      client.pause()
+      upstream.pause()
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as { port: number }).port,
+    freeze() {
+      frozen = true
+      for (const s of sockets) s.pause()
+    },
+    thaw() {
+      frozen = false
+      for (const s of sockets) s.resume()
+    },
+    async close() {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
