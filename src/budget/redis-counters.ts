@@ -6,6 +6,7 @@
  * releases reservations older than the longest possible call.
  */
 import type { Redis } from 'ioredis'
+import { batchedScript } from '../stores/redis-batch.ts'
 import { counterId, toNano, type Scope } from './scopes.ts'
 import type { BudgetCounters, ReserveResult, Totals } from './counters.ts'
 
@@ -80,26 +81,13 @@ end
 return out
 `
 
-type Evalsha = (sha: string, numKeys: number, ...args: Array<string | number>) => Promise<unknown>
 const RUN_TTL_S = 7 * 86_400
 const AFTER_PERIOD_S = 2 * 86_400
 
 export function redisCounters(redis: Redis, prefix: string, holdMs: number): BudgetCounters {
-  const shas = new Map<string, string>()
-  const run = async (script: string, keys: string[], args: Array<string | number>): Promise<unknown> => {
-    let sha = shas.get(script)
-    if (!sha) {
-      sha = (await redis.script('LOAD', script)) as string
-      shas.set(script, sha)
-    }
-    try {
-      return await (redis.evalsha as unknown as Evalsha).call(redis, sha, keys.length, ...keys, ...args)
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err
-      shas.delete(script)
-      return run(script, keys, args)
-    }
-  }
+  // The calls of one event-loop turn share one command per team (stores/redis-batch.ts).
+  const reserveScript = batchedScript(redis, RESERVE)
+  const settleScript = batchedScript(redis, SETTLE)
   const keysOf = (scopes: readonly Scope[]): string[] => scopes.flatMap((s) => {
     const h = `${prefix}budget:{${s.team}}:${counterId(s)}`
     return [h, `${h}:r`]
@@ -119,7 +107,7 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number): Bud
     const now = Date.now()
     const args: Array<string | number> = [now, amount, `${token}:${amount}`, holdMs]
     scopes.forEach((s, i) => args.push(toNano(s.limitUsd), baselines.get(i) ?? -1, ttlOf(s, now)))
-    return (await run(RESERVE, keysOf(scopes), args)) as number[]
+    return (await reserveScript.call(keysOf(scopes), args)) as number[]
   }
 
   return {
@@ -137,7 +125,7 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number): Bud
       return { ok: true, totals: pairs(r, 1) }
     },
     async settle(scopes, amount, token, cost) {
-      const r = (await run(SETTLE, keysOf(scopes), [`${token}:${amount}`, amount, cost])) as number[]
+      const r = (await settleScript.call(keysOf(scopes), [`${token}:${amount}`, amount, cost])) as number[]
       return pairs(r, 0)
     },
     async read(scope, baseline) {

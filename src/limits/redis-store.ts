@@ -1,6 +1,7 @@
 /**
  * Shared counters in Redis: one Lua script checks every scope of a request and increments only if
- * all pass (one round trip, atomic across replicas). Windows come from the Redis server's clock
+ * all pass (atomic across replicas); the requests of one event-loop turn share one command
+ * (stores/redis-batch.ts). Windows come from the Redis server's clock
  * (TIME), so replicas with skewed clocks still agree on window boundaries.
  *
  * Layout, all under the team's hash tag `{<prefix>t:<team>}` so one request's keys share a Redis
@@ -8,8 +9,8 @@
  * at the end of its longest window, and for concurrency a sorted set of in-flight slots scored by
  * their expiry, so the slots of a crashed replica expire by themselves.
  */
-import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { batchedScript, type BatchedScript } from '../stores/redis-batch.ts'
 import type { Decision } from './decision.ts'
 import type { ScopePlan } from './scopes.ts'
 
@@ -86,21 +87,6 @@ end
 return 1
 `
 
-interface Script { lua: string; sha: string }
-const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') })
-const RESERVE = script(RESERVE_LUA)
-const SETTLE = script(SETTLE_LUA)
-
-/** EVALSHA, loading the script with EVAL when the server does not have it (first use, restart, failover). */
-async function run(redis: Redis, s: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
-  try {
-    return await redis.evalsha(s.sha, keys.length, ...keys, ...args)
-  } catch (err) {
-    if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return await redis.eval(s.lua, keys.length, ...keys, ...args)
-    throw err
-  }
-}
-
 const keysOf = (plan: ScopePlan): string[] => {
   const keys: string[] = []
   for (const s of plan.scopes) keys.push(s.key, s.slotsKey)
@@ -112,13 +98,22 @@ export interface RedisStore {
   settle(plan: ScopePlan, member: string, delta: number, minute: number, day: number): Promise<void>
 }
 
+/** The two scripts of one Redis client, each batched per turn and hash tag (stores/redis-batch.ts). */
+const scriptsByClient = new WeakMap<Redis, { reserve: BatchedScript; settle: BatchedScript }>()
+function scriptsOf(redis: Redis): { reserve: BatchedScript; settle: BatchedScript } {
+  let s = scriptsByClient.get(redis)
+  if (!s) scriptsByClient.set(redis, (s = { reserve: batchedScript(redis, RESERVE_LUA), settle: batchedScript(redis, SETTLE_LUA) }))
+  return s
+}
+
 /**
  * Loads both scripts on every (re)connection, so a settlement is never the first use of its script:
  * a NOSCRIPT retry would send it after a later request's reservation on the same connection.
  */
 export function preloadScripts(redis: Redis): () => void {
+  const { reserve, settle } = scriptsOf(redis)
   const load = () => {
-    for (const s of [RESERVE, SETTLE]) redis.script('LOAD', s.lua).catch(() => {})
+    for (const s of [reserve, settle]) s.load().catch(() => {})
   }
   redis.on('ready', load)
   if (redis.status === 'ready') load()
@@ -126,18 +121,19 @@ export function preloadScripts(redis: Redis): () => void {
 }
 
 export function createRedisStore(redis: Redis, slotTtlMs: number): RedisStore {
+  const scripts = scriptsOf(redis)
   return {
     async reserve(plan, tokens, member) {
       const args: Array<string | number> = [plan.scopes.length, tokens, member, slotTtlMs]
       for (const s of plan.scopes) args.push(...s.limits)
-      const r = (await run(redis, RESERVE, keysOf(plan), args)) as number[]
+      const r = (await scripts.reserve.call(keysOf(plan), args)) as number[]
       if (r[0] === 1) return { ok: true, now: r[1]!, used: r.slice(2) }
       return { ok: false, scope: r[1]! - 1, limit: r[2]!, used: r[3]!, resetMs: r[4]! }
     },
     async settle(plan, member, delta, minute, day) {
       const args: Array<string | number> = [plan.scopes.length, delta, member, String(minute), String(day)]
       for (const s of plan.scopes) args.push(s.limits[5]! > 0 ? '1' : '0')
-      await run(redis, SETTLE, keysOf(plan), args)
+      await scripts.settle.call(keysOf(plan), args)
     },
   }
 }
