@@ -262,7 +262,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     const finish = (r: { ok: true } | { ok: false; error: unknown }) => {
       if (done) return
       done = true
-      res.off('drain', onDrain)
+      if (waitingDrain) res.off('drain', onDrain)
       resolve(r)
     }
     const emit = (events: StreamEvent[]): boolean => {
@@ -277,11 +277,22 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
       }
       return ok
     }
-    const onDrain = () => body.resume()
-    res.on('drain', onDrain)
+    // Backpressure: a full client socket pauses the vendor's body until it drains. The listener is
+    // added only then (most responses never fill the socket buffer).
+    let waitingDrain = false
+    const onDrain = () => {
+      waitingDrain = false
+      body.resume()
+    }
     body.on('data', (chunk: Buffer) => {
       if (done) return
-      if (!emit(parser.push(chunk))) body.pause()
+      if (!emit(parser.push(chunk))) {
+        body.pause()
+        if (!waitingDrain) {
+          waitingDrain = true
+          res.once('drain', onDrain)
+        }
+      }
       if (translator.error()) {
         body.destroy()
         finish({ ok: true })

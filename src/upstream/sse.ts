@@ -13,6 +13,17 @@ export interface SseParser {
 
 const LF = 0x0a
 const CR = 0x0d
+// Field names as bytes, made once (a string needle is converted on every search).
+const DATA = Buffer.from('data')
+const EVENT = Buffer.from('event')
+const NL_DATA = Buffer.from('\ndata')
+const NL_EVENT = Buffer.from('\nevent')
+
+function startsWith(buf: Buffer, prefix: Buffer): boolean {
+  if (buf.length < prefix.length) return false
+  for (let i = 0; i < prefix.length; i++) if (buf[i] !== prefix[i]) return false
+  return true
+}
 
 export function createSseParser(): SseParser {
   let pending: Buffer | undefined
@@ -30,8 +41,8 @@ export function createSseParser(): SseParser {
   /** An event unless the block holds only comments or blank lines (keep-alives). */
   function parse(raw: Buffer): StreamEvent | undefined {
     // A block with no `data` or `event` field (a `: ping` comment) is no event; checked on the bytes.
-    const fieldAt = (name: string) => raw.indexOf(name) === 0 || raw.includes(`\n${name}`)
-    return fieldAt('data') || fieldAt('event') ? new SseEvent(raw) : undefined
+    const hasField = startsWith(raw, DATA) || startsWith(raw, EVENT) || raw.includes(NL_DATA) || raw.includes(NL_EVENT)
+    return hasField ? new SseEvent(raw) : undefined
   }
 
   return {

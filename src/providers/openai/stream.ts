@@ -8,6 +8,12 @@ import type { Usage } from '../../core/usage.ts'
 import { isObject } from '../../core/json.ts'
 import { finishReasonsIn, usageFromBody } from './usage-sniff.ts'
 
+// Needles as bytes, made once: Buffer#includes with a string needle converts it on every call,
+// which showed as a fifth of a streamed request's CPU.
+const FINISH_REASON = Buffer.from('"finish_reason":"')
+const USAGE = Buffer.from('"usage":{')
+const RESPONSE_COMPLETED = Buffer.from('"response.completed"')
+
 export function openAIStreamTranslator(input: AttemptInput, opts: StreamOptions): StreamTranslator {
   let usage: Usage | undefined
   let model: string | undefined
@@ -19,8 +25,8 @@ export function openAIStreamTranslator(input: AttemptInput, opts: StreamOptions)
       // Tests run on the bytes: most events are forwarded without being decoded at all.
       const raw = event.raw
       if (raw.length < 32 && event.data === '[DONE]') return []
-      if (!isResponses && raw.includes('"finish_reason":"')) finishReasonsIn(event.data, finish)
-      if (raw.includes('"usage":{') || (isResponses && raw.includes('"response.completed"'))) {
+      if (!isResponses && raw.includes(FINISH_REASON)) finishReasonsIn(event.data, finish)
+      if (raw.includes(USAGE) || (isResponses && raw.includes(RESPONSE_COMPLETED))) {
         const data = event.data
         let parsed: unknown
         try { parsed = JSON.parse(data) } catch { return [{ kind: 'raw', bytes: event.raw }] }
