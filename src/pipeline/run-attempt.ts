@@ -308,7 +308,10 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
       finish({ ok: true })
     })
     body.on('error', (error) => finish({ ok: false, error }))
-    body.on('close', () => finish({ ok: false, error: new Error('upstream closed') }))
+    // Runs after every 'end' too: build the Error (a stack trace, microseconds) only when it is one.
+    body.on('close', () => {
+      if (!done) finish({ ok: false, error: new Error('upstream closed') })
+    })
   })
 
   const usage = translator.usage()
