@@ -19,16 +19,25 @@ export interface GatewayPricing extends Pricing {
 type Warn = (msg: string, fields: Record<string, unknown>) => void
 
 export function createPricing(config: Config, warn: Warn, catalog: Catalog = loadBundledCatalog()): GatewayPricing {
-  const resolved = new Map<string, ModelPrice | null>()
+  // publicModel -> provider -> upstreamModel -> price (null: unknown). Nested maps rather than a
+  // joined key: the lookup runs a few times per request and builds no string.
+  const resolved = new Map<string, Map<string, Map<string, ModelPrice | null>>>()
+  let resolvedCount = 0
   const warned = new Set<string>()
 
   const priceOf = (publicModel: string, provider: string, upstreamModel: string): ModelPrice | undefined => {
-    const id = `${publicModel}\u0000${provider}\u0000${upstreamModel}`
-    let p = resolved.get(id)
+    let byProvider = resolved.get(publicModel)
+    let byUpstream = byProvider?.get(provider)
+    let p = byUpstream?.get(upstreamModel)
     if (p === undefined) {
       p = config.models[publicModel]?.pricing ?? lookupPrice(catalog, upstreamModel) ?? null
       // Bounded: targets come from the config, so there are only so many triples.
-      if (resolved.size < 10_000) resolved.set(id, p)
+      if (resolvedCount < 10_000) {
+        if (!byProvider) resolved.set(publicModel, (byProvider = new Map()))
+        if (!byUpstream) byProvider.set(provider, (byUpstream = new Map()))
+        byUpstream.set(upstreamModel, p)
+        resolvedCount++
+      }
     }
     if (p === null) {
       if (!warned.has(upstreamModel) && warned.size < 10_000) {
