@@ -3,8 +3,9 @@
  * slot, sent as one EVALSHA of a wrapper that runs them in order and returns each run's result.
  * Under load a turn completes many requests; each Redis command costs the client several
  * microseconds whatever its size (a command object, its promise, its reply parsed), so limits
- * and budgets cost one command per turn instead of one per request. Runs keep their order, and
- * each still sees the effects of the runs before it, exactly as separate scripts would.
+ * and budgets cost one command per turn instead of one per request. Runs keep their order, each
+ * still sees the effects of the runs before it, and a run that fails fails alone (pcall), exactly
+ * as separate scripts would.
  *
  * The script is written as for a single run (KEYS, ARGV, `return`); the wrapper makes it a
  * function of its own keys and arguments.
@@ -34,7 +35,15 @@ for c = 1, tonumber(ARGV[1]) do
   local K, A = {}, {}
   for j = 1, nk do K[j] = KEYS[ki + j] end
   for j = 1, na do A[j] = ARGV[ai + 1 + j] end
-  out[c] = run(K, A)
+  -- One run's error fails that run only (as a separate script would), not the rest of the batch.
+  local ok, res = pcall(run, K, A)
+  if ok then
+    out[c] = res
+  elseif type(res) == 'table' and res.err then
+    out[c] = res
+  else
+    out[c] = redis.error_reply(tostring(res))
+  end
   ki = ki + nk
   ai = ai + 2 + na
 end
@@ -87,7 +96,11 @@ export function batchedScript(redis: Redis, singleRunLua: string): BatchedScript
       return
     }
     const results = out as unknown[]
-    for (let i = 0; i < runs.length; i++) runs[i]!.resolve(results[i])
+    for (let i = 0; i < runs.length; i++) {
+      const r = results[i]
+      if (r instanceof Error) runs[i]!.reject(r)
+      else runs[i]!.resolve(r)
+    }
   }
 
   const flush = (): void => {
