@@ -109,8 +109,8 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     }
     observer = deps.observability.startRequest(call)
 
-    // Limits and budgets reserve at once: in Redis mode their commands share one round trip
-    // (ioredis pipelines what is issued in the same turn). A refusal by one releases the others'
+    // Limits and budgets reserve at once: in Redis mode their commands leave together (batched per
+    // turn, then pipelined by ioredis) and share a round trip. A refusal by one releases the others'
     // reservations in `finally`, as any refused call does; the first refusal in guard order is the answer.
     const reserved = deps.guards.length === 0 ? [] : await Promise.allSettled(deps.guards.map((g) => g.reserve(call!)))
     let refusal: { reason: unknown } | undefined
