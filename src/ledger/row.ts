@@ -21,6 +21,22 @@ function utcDay(ms: number): string {
   return dayText
 }
 
+// NUL, which PostgreSQL's text type refuses, and lone UTF-16 surrogates.
+const UNSTORABLE = /[\u0000\ud800-\udfff]/
+
+/**
+ * Text a client or vendor chose (a model name, a run id, tags) made storable: one row PostgreSQL
+ * refuses would fail its whole batch, again at every retry, and stop the ledger. NUL becomes U+FFFD,
+ * as do lone surrogates; the usual string passes through after one regex test.
+ */
+export function storable(s: string): string
+export function storable(s: string | null | undefined): string | null
+export function storable(s: string | null | undefined): string | null {
+  if (s === null || s === undefined) return null
+  if (!UNSTORABLE.test(s)) return s
+  return s.replace(/\u0000/g, '\ufffd').toWellFormed()
+}
+
 export function ledgerRow(call: CallInfo, outcome: CallOutcome, usage: Usage | undefined, costUsd: number | null): LedgerRow {
   const served = servedBy(outcome)
   const p = call.principal
@@ -28,17 +44,17 @@ export function ledgerRow(call: CallInfo, outcome: CallOutcome, usage: Usage | u
   return [
     call.startedAt,
     utcDay(call.startedAt),
-    call.requestId,
+    storable(call.requestId),
     p.team,
     p.keyId,
-    p.keyName,
-    call.runId ?? null,
-    call.tags.length > 0 ? call.tags.join(',') : null,
+    storable(p.keyName),
+    storable(call.runId),
+    call.tags.length > 0 ? storable(call.tags.join(',')) : null,
     call.operation,
-    call.publicModel,
+    storable(call.publicModel),
     served.provider ?? null,
     served.upstreamModel ?? null,
-    outcome.responseModel ?? null,
+    storable(outcome.responseModel),
     call.stream ? 1 : 0,
     outcome.attempts.length,
     outcome.attempts.length > 0

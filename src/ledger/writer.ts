@@ -35,6 +35,19 @@ export interface LedgerWriter extends Ledger {
 }
 
 const COLS = LEDGER_COLUMNS.length
+const REQUEST_ID = LEDGER_COLUMNS.indexOf('request_id')
+
+/**
+ * An error about the data rather than the store being reachable: PostgreSQL's SQLSTATE classes 22
+ * (data exception: out of range, bad encoding) and 23 (constraint violation), SQLite's constraint
+ * and type mismatch errors.
+ */
+export function isDataError(err: unknown): boolean {
+  const e = err as { code?: unknown; errcode?: unknown; message?: unknown }
+  if (typeof e?.code === 'string' && /^2[23][0-9A-Z]{3}$/.test(e.code)) return true
+  const msg = typeof e?.message === 'string' ? e.message : ''
+  return /constraint failed|datatype mismatch|too big/i.test(msg) && (e?.code === 'ERR_SQLITE_ERROR' || typeof e?.errcode === 'number')
+}
 
 export function createLedgerWriter(db: SqlDb, pricing: Pricing, log: Logger, opts: LedgerOptions = {}): LedgerWriter {
   const flushMs = opts.flushMs ?? 500
@@ -112,10 +125,38 @@ export function createLedgerWriter(db: SqlDb, pricing: Pricing, log: Logger, opt
     stats.written += taken
   }
 
+  /**
+   * The store refused the batch's data (not the connection): write its rows one by one and drop
+   * only those it refuses, logged with their request id and counted. Without this one bad row would
+   * fail its batch at every retry and stop the ledger for everyone.
+   */
+  const isolateBadRows = async (): Promise<void> => {
+    const rows = queue.length > batchSize * 4 ? queue.slice(0, batchSize * 4) : queue
+    const taken = rows.length
+    const one = sqlFor(1)
+    for (let i = 0; i < taken; i++) {
+      try {
+        await db.query(one, rows[i]!)
+        stats.written++
+      } catch (err) {
+        if (!isDataError(err)) throw err
+        stats.dropped++
+        log.error({ err: (err as Error).message, requestId: rows[i]![REQUEST_ID] }, 'ledger: the store refused a record; it is dropped')
+      }
+      // Rows written so far leave the queue, so a connection failure midway repeats none of them.
+      queue = queue.slice(1)
+    }
+  }
+
   const flushNow = async (): Promise<void> => {
     while (queue.length > 0) {
       try {
-        await writeOnce()
+        try {
+          await writeOnce()
+        } catch (err) {
+          if (!isDataError(err)) throw err
+          await isolateBadRows()
+        }
         if (failures > 0) log.info({ queued: queue.length }, 'ledger store is back: writing queued records')
         failures = 0
       } catch (err) {
