@@ -100,9 +100,12 @@ export function createLedgerWriter(db: SqlDb, pricing: Pricing, log: Logger, opt
     return out
   }
 
+  /** The rows the next write takes from the head of the queue (at most four batches). */
+  const nextBatch = (): LedgerRow[] => (queue.length > batchSize * 4 ? queue.slice(0, batchSize * 4) : queue)
+
   const writeOnce = async (): Promise<void> => {
     if (queue.length === 0) return
-    const rows = queue.length > batchSize * 4 ? queue.slice(0, batchSize * 4) : queue
+    const rows = nextBatch()
     const taken = rows.length
     await db.transaction(async (tx) => {
       // SQLite: one prepared single-row INSERT per row inside the transaction (measured ~5 us a
@@ -131,20 +134,24 @@ export function createLedgerWriter(db: SqlDb, pricing: Pricing, log: Logger, opt
    * fail its batch at every retry and stop the ledger for everyone.
    */
   const isolateBadRows = async (): Promise<void> => {
-    const rows = queue.length > batchSize * 4 ? queue.slice(0, batchSize * 4) : queue
-    const taken = rows.length
+    const rows = nextBatch()
     const one = sqlFor(1)
-    for (let i = 0; i < taken; i++) {
-      try {
-        await db.query(one, rows[i]!)
-        stats.written++
-      } catch (err) {
-        if (!isDataError(err)) throw err
-        stats.dropped++
-        log.error({ err: (err as Error).message, requestId: rows[i]![REQUEST_ID] }, 'ledger: the store refused a record; it is dropped')
+    let done = 0
+    try {
+      for (const row of rows) {
+        try {
+          await db.query(one, row)
+          stats.written++
+        } catch (err) {
+          if (!isDataError(err)) throw err
+          stats.dropped++
+          log.error({ err: (err as Error).message, requestId: row[REQUEST_ID] }, 'ledger: the store refused a record; it is dropped')
+        }
+        done++
       }
-      // Rows written so far leave the queue, so a connection failure midway repeats none of them.
-      queue = queue.slice(1)
+    } finally {
+      // Rows handled leave the queue, so a connection failure midway repeats none of them.
+      queue = queue.slice(done)
     }
   }
 
