@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startStandIn, json, chatCompletion, type StandIn, type Handler } from '../helpers/stand-in.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
-import { chat } from './routing-fixtures.ts'
+import { chat, twoVendorConfig } from './routing-fixtures.ts'
 
 const answer = (delayMs: number): Handler => async (req, res) => {
   if (delayMs) await new Promise((r) => setTimeout(r, delayMs))
@@ -17,17 +17,12 @@ let B: StandIn
 const gws: TestGateway[] = []
 
 const gateway = async (strategy: string) => {
-  const gw = await startTestGateway(`
-server: { auth: none }
-store: { url: "sqlite::memory:" }
-providers:
-  a: { type: openai-compatible, base_url: ${A.url}/v1 }
-  b: { type: openai-compatible, base_url: ${B.url}/v1 }
+  const gw = await startTestGateway(twoVendorConfig(A, B, `
 models:
   w: { targets: [{ provider: a, model: a-w, weight: 3 }, { provider: b, model: b-w, weight: 1 }] }
   even: { targets: [{ provider: a, model: a-e }, { provider: b, model: b-e }] }
 routing: { strategy: ${strategy} }
-`)
+`))
   gws.push(gw)
   return gw
 }

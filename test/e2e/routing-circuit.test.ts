@@ -4,13 +4,13 @@
  * one probe through after the cooldown, closes on success and re-opens on failure; /readyz shows it.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { startStandIn, json, chatCompletion, type StandIn, type Handler } from '../helpers/stand-in.ts'
-import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
-import { chat } from './routing-fixtures.ts'
+import { json, chatCompletion, type StandIn, type Handler } from '../helpers/stand-in.ts'
+import type { TestGateway } from '../helpers/gateway.ts'
+import { chat, startTwoVendors, type TwoVendors } from './routing-fixtures.ts'
 
 let A: StandIn
-let B: StandIn
 let gw: TestGateway
+let env: TwoVendors
 
 const ok = (text: string, delayMs = 0): Handler => async (req, res) => {
   if (delayMs) await new Promise((r) => setTimeout(r, delayMs))
@@ -21,14 +21,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const circuits = async () => ((await (await fetch(`${gw.url}/readyz`)).json()) as { circuits: Record<string, string> }).circuits
 
 beforeAll(async () => {
-  A = await startStandIn(ok('from A'))
-  B = await startStandIn(ok('from B'))
-  gw = await startTestGateway(`
-server: { auth: none }
-store: { url: "sqlite::memory:" }
-providers:
-  a: { type: openai-compatible, base_url: ${A.url}/v1 }
-  b: { type: openai-compatible, base_url: ${B.url}/v1 }
+  env = await startTwoVendors(ok('from A'), ok('from B'), `
 models:
   cb: { targets: [{ provider: a, model: a-cb }] }
   cb2: { targets: [{ provider: a, model: a-cb2, weight: 1 }, { provider: b, model: b-cb2, weight: 0 }] }
@@ -36,17 +29,11 @@ routing:
   retries: { max_attempts: 2, backoff_ms: 1, max_backoff_ms: 5 }
   circuit_breaker: { failures: 2, window_ms: 10000, cooldown_ms: 400 }
 `)
+  A = env.A
+  gw = env.gw
 })
-afterAll(async () => {
-  await gw?.stop()
-  await Promise.all([A?.close(), B?.close()])
-})
-beforeEach(() => {
-  for (const s of [A, B]) {
-    s.queue.length = 0
-    s.received.length = 0
-  }
-})
+afterAll(() => env?.close())
+beforeEach(() => env.reset())
 
 describe('circuit breaker', () => {
   it('opens, rejects fast, probes once after the cooldown, closes on success', async () => {

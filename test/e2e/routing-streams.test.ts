@@ -5,13 +5,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
-import { startStandIn, json, chatChunks, type StandIn, type Handler } from '../helpers/stand-in.ts'
-import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
-import { accessLine } from './routing-fixtures.ts'
+import { json, chatChunks, type StandIn, type Handler } from '../helpers/stand-in.ts'
+import type { TestGateway } from '../helpers/gateway.ts'
+import { accessLine, startTwoVendors, type TwoVendors } from './routing-fixtures.ts'
 
 let A: StandIn
 let B: StandIn
 let gw: TestGateway
+let env: TwoVendors
 let openai: OpenAI
 let anthropic: Anthropic
 
@@ -23,33 +24,21 @@ const partial = (n: number, then: 'reset' | 'stall'): Handler => (req, res) => {
 }
 
 beforeAll(async () => {
-  A = await startStandIn()
-  B = await startStandIn()
-  gw = await startTestGateway(`
-server: { auth: none }
-store: { url: "sqlite::memory:" }
-providers:
-  a: { type: openai-compatible, base_url: ${A.url}/v1 }
-  b: { type: openai-compatible, base_url: ${B.url}/v1 }
+  env = await startTwoVendors(undefined, undefined, `
 models:
   st: { targets: [{ provider: a, model: a1, weight: 1 }, { provider: b, model: b1, weight: 0 }], timeouts: { idle_ms: 150 } }
 routing:
   retries: { max_attempts: 3, backoff_ms: 10, max_backoff_ms: 100 }
   circuit_breaker: { failures: 1000 }
 `)
+  A = env.A
+  B = env.B
+  gw = env.gw
   openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 })
   anthropic = new Anthropic({ baseURL: gw.url, apiKey: 'unused', maxRetries: 0 })
 })
-afterAll(async () => {
-  await gw?.stop()
-  await Promise.all([A?.close(), B?.close()])
-})
-beforeEach(() => {
-  for (const s of [A, B]) {
-    s.queue.length = 0
-    s.received.length = 0
-  }
-})
+afterAll(() => env?.close())
+beforeEach(() => env.reset())
 
 const messages = [{ role: 'user' as const, content: 'hi' }]
 

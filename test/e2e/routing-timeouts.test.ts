@@ -6,13 +6,13 @@
  * undici checks its timers about every half second, so the bounds allow for that.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { startStandIn, json, chatCompletion, type StandIn, type Handler } from '../helpers/stand-in.ts'
-import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
-import { accessLine, chat } from './routing-fixtures.ts'
+import { json, chatCompletion, type StandIn, type Handler } from '../helpers/stand-in.ts'
+import type { TestGateway } from '../helpers/gateway.ts'
+import { accessLine, chat, startTwoVendors, type TwoVendors } from './routing-fixtures.ts'
 
 let A: StandIn
-let B: StandIn
 let gw: TestGateway
+let env: TwoVendors
 
 const ok = (text: string): Handler => (req, res) => json(200, chatCompletion(text, String(req.json?.model)))(req, res)
 const slow = (ms: number): Handler => async (req, res) => {
@@ -21,14 +21,7 @@ const slow = (ms: number): Handler => async (req, res) => {
 }
 
 beforeAll(async () => {
-  A = await startStandIn(ok('from A'))
-  B = await startStandIn(ok('from B'))
-  gw = await startTestGateway(`
-server: { auth: none }
-store: { url: "sqlite::memory:" }
-providers:
-  a: { type: openai-compatible, base_url: ${A.url}/v1 }
-  b: { type: openai-compatible, base_url: ${B.url}/v1 }
+  env = await startTwoVendors(ok('from A'), ok('from B'), `
 models:
   fb: { targets: [{ provider: a, model: a1, weight: 1 }, { provider: b, model: b1, weight: 0 }], timeouts: { first_byte_ms: 200 } }
   fb-solo: { targets: [{ provider: a, model: a-solo }], timeouts: { first_byte_ms: 200 } }
@@ -38,17 +31,11 @@ routing:
   retries: { max_attempts: 2, backoff_ms: 10, max_backoff_ms: 50 }
   circuit_breaker: { failures: 1000 }
 `)
+  A = env.A
+  gw = env.gw
 })
-afterAll(async () => {
-  await gw?.stop()
-  await Promise.all([A?.close(), B?.close()])
-})
-beforeEach(() => {
-  for (const s of [A, B]) {
-    s.queue.length = 0
-    s.received.length = 0
-  }
-})
+afterAll(() => env?.close())
+beforeEach(() => env.reset())
 
 describe('timeouts', () => {
   it('first byte: a vendor slow to answer is abandoned for the next target', async () => {
