@@ -189,6 +189,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   closers.push(() => current.close())
   telemetry.metrics?.rateLimitedFrom(() => current.limits.stats().rateLimited)
   telemetry.metrics?.circuitOpenFrom(() => circuitStates(current.pipeline.deployments.targets, () => current.pipeline.health.openCircuits())())
+  telemetry.metrics?.ledgerFrom(() => ledger.stats())
   telemetry.metrics?.budgetRemainingFrom(() => current.budgets.budgetStates().map((b) => ({ scope: b.scope, id: b.id, usd: b.remaining_usd })))
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, createListener(() => current.pipeline, () => current.app))

@@ -26,6 +26,8 @@ export interface GatewayMetrics {
   rateLimitedFrom(source: () => Readonly<Record<string, number>>): void
   budgetRemainingFrom(source: () => Iterable<BudgetRemaining>): void
   circuitOpenFrom(source: () => Iterable<CircuitState>): void
+  /** The ledger writer's counts: rows written, dropped (queue full, or refused by the store), queued. */
+  ledgerFrom(source: () => { written: number; dropped: number; queued: number }): void
   /** A config reload was applied, or rejected (invalid file). */
   configReload(result: 'applied' | 'rejected'): void
   /** The public model names that may become labels (after a reload adds or removes models). */
@@ -86,6 +88,23 @@ export function createMetrics(modelNames: Iterable<string>): GatewayMetrics {
     collect() {
       this.reset()
       if (rateSource) for (const [scope, n] of Object.entries(rateSource())) this.inc({ scope }, n)
+    },
+  })
+  let ledgerSource: (() => { written: number; dropped: number; queued: number }) | undefined
+  new Counter({
+    name: 'switchboard_ledger_records_total', help: 'Ledger records by result: written to the store, or dropped (the queue was full while the store failed, or the store refused the record).', labelNames: ['result'], registers: [registry],
+    collect() {
+      this.reset()
+      if (!ledgerSource) return
+      const s = ledgerSource()
+      this.inc({ result: 'written' }, s.written)
+      this.inc({ result: 'dropped' }, s.dropped)
+    },
+  })
+  new Gauge({
+    name: 'switchboard_ledger_queued_records', help: 'Ledger records waiting to be written (grows while the store is unavailable).', registers: [registry],
+    collect() {
+      this.set(ledgerSource ? ledgerSource().queued : 0)
     },
   })
   let budgetSource: (() => Iterable<BudgetRemaining>) | undefined
@@ -173,6 +192,9 @@ export function createMetrics(modelNames: Iterable<string>): GatewayMetrics {
     },
     circuitOpenFrom(source) {
       circuitSource = source
+    },
+    ledgerFrom(source) {
+      ledgerSource = source
     },
   }
 }

@@ -72,6 +72,12 @@ teams:
       expect(await call('poison-huge', 'm')).toBe(200)
       expect(await call('poison-ok-3', 'm')).toBe(200)
       expect(await ledgerRecord(gw.url, 'poison-ok-3', 8000)).toMatchObject({ status: 200 })
+      // Every record is accounted for in /metrics: written, or dropped (only where the store refused one).
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text()
+      const count = (result: string) => Number(new RegExp(`^switchboard_ledger_records_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(metrics)?.[1])
+      expect(count('dropped')).toBe(store.name === 'PostgreSQL' ? 1 : 0)
+      expect(count('written')).toBe(store.name === 'PostgreSQL' ? 5 : 6)
+      expect(metrics).toMatch(/^switchboard_ledger_queued_records 0$/m)
     }, 20_000)
   })
 }
