@@ -12,6 +12,8 @@ import type { CallInfo, CallOutcome } from '../core/call.ts'
 import type { Observability } from '../core/ports.ts'
 import { SERVICE } from './logger.ts'
 
+const SERVICE_JSON = JSON.stringify(SERVICE)
+
 const round1 = (ms: number): number => Math.round(ms * 10) / 10
 
 interface TraceIds { readonly traceId: string; readonly spanId: string }
@@ -80,12 +82,12 @@ export function createAccessLog(log: Logger): AccessLog {
   const stream = (log as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]!
   const write = (fields: Record<string, unknown>, msg: string, span?: TraceIds): void => {
     if (!log.isLevelEnabled('info')) return
+    // The fixed head is written as text and the fields' JSON spliced in after it: merging them
+    // into one object first (Object.assign) made V8 stringify a dictionary-mode object, ~2x slower.
     const head = span
-      ? { level: 'info', time: isoNow(), service: SERVICE, trace_id: span.traceId, span_id: span.spanId }
-      : { level: 'info', time: isoNow(), service: SERVICE }
-    const line = Object.assign(head, fields) as Record<string, unknown>
-    line.msg = msg
-    stream.write(`${JSON.stringify(line)}\n`)
+      ? `{"level":"info","time":"${isoNow()}","service":${SERVICE_JSON},"trace_id":"${span.traceId}","span_id":"${span.spanId}",`
+      : `{"level":"info","time":"${isoNow()}","service":${SERVICE_JSON},`
+    stream.write(`${head}${JSON.stringify(fields).slice(1, -1)},"msg":"${msg}"}\n`)
   }
   return {
     request: (call, outcome, ttftMs, span) => write(accessLine(call, outcome, ttftMs), 'request', span),
