@@ -20,9 +20,10 @@ export type Baseline = (scope: Scope) => Promise<number>
 
 export interface BudgetCounters {
   readonly kind: 'memory' | 'redis'
-  reserve(scopes: readonly Scope[], amount: number, token: string, baseline: Baseline): Promise<ReserveResult>
-  /** Releases the reservation and adds the real cost; returns the new totals. */
-  settle(scopes: readonly Scope[], amount: number, token: string, cost: number): Promise<Totals[]>
+  /** A plain value when it could be decided at once (memory counters already loaded): no promise per call. */
+  reserve(scopes: readonly Scope[], amount: number, token: string, baseline: Baseline): ReserveResult | Promise<ReserveResult>
+  /** Releases the reservation and adds the real cost; returns the new totals (at once, or later from a store). */
+  settle(scopes: readonly Scope[], amount: number, token: string, cost: number): Totals[] | Promise<Totals[]>
   /** Current totals of one scope (loading its baseline if needed). */
   read(scope: Scope, baseline: Baseline): Promise<Totals>
   /** Claims the alert of a scope's period; true once per period across replicas. */

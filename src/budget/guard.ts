@@ -16,7 +16,8 @@ import { checkAlert } from './alerts.ts'
 export interface GuardDeps {
   config: Config
   pricing: Pricing
-  counters: () => Promise<BudgetCounters>
+  /** Which counters count now; a promise only while the shared store's first connection is pending. */
+  counters: () => BudgetCounters | Promise<BudgetCounters>
   baseline: Baseline
   log: Logger
   /** Remembers the latest totals of each scope, for metrics and the admin API. */
@@ -42,14 +43,18 @@ export function budgetGuard(deps: GuardDeps): Guard {
       let result
       let counters: BudgetCounters
       try {
-        counters = await deps.counters()
-        result = await counters.reserve(scopes, amount, token, deps.baseline)
+        // Awaited only when a promise: memory counters answer at once, and each needless await
+        // is another trip through the microtask queue on every call.
+        const c = deps.counters()
+        counters = c instanceof Promise ? await c : c
+        const r = counters.reserve(scopes, amount, token, deps.baseline)
+        result = r instanceof Promise ? await r : r
       } catch (err) {
         if (deps.onStoreError(err, call) === 'admit') return undefined
         throw new GatewayError({ status: 503, code: 'no_healthy_upstream', message: 'Budgets cannot be checked right now (the shared counter store is unavailable); try again shortly.' })
       }
       if (!result.ok) throw refusal(scopes[result.index]!, result.totals, amount)
-      scopes.forEach((s, i) => deps.observe(s, result.totals[i]!))
+      for (let i = 0; i < scopes.length; i++) deps.observe(scopes[i]!, result.totals[i]!)
       let settled = false
       return {
         settle(outcome: CallOutcome): void {
@@ -58,12 +63,20 @@ export function budgetGuard(deps: GuardDeps): Guard {
           const apply = (s: Settled) => {
             if (s.costUsd === null && outcome.provider) deps.log.debug({ requestId: call.requestId, model: call.publicModel }, 'budget: the call has no known price; settled at 0')
             const cost = s.costUsd === null ? 0 : toNano(s.costUsd)
-            counters.settle(scopes, amount, token, cost).then((totals) => {
-              scopes.forEach((sc, i) => {
-                deps.observe(sc, totals[i]!)
-                checkAlert(sc, totals[i]!, counters, deps.log)
-              })
-            }, (err: unknown) => deps.log.warn({ err: (err as Error).message, requestId: call.requestId }, 'budget: settling failed; the reservation expires by itself'))
+            const settledTotals = (totals: Totals[]) => {
+              for (let i = 0; i < scopes.length; i++) {
+                deps.observe(scopes[i]!, totals[i]!)
+                checkAlert(scopes[i]!, totals[i]!, counters, deps.log)
+              }
+            }
+            const failed = (err: unknown) => deps.log.warn({ err: (err as Error).message, requestId: call.requestId }, 'budget: settling failed; the reservation expires by itself')
+            try {
+              const totals = counters.settle(scopes, amount, token, cost)
+              if (totals instanceof Promise) totals.then(settledTotals, failed)
+              else settledTotals(totals)
+            } catch (err) {
+              failed(err)
+            }
           }
           const s = settleCost(call, outcome, deps.pricing)
           if (s instanceof Promise) s.then(apply, (err: unknown) => { deps.log.error({ err, requestId: call.requestId }, 'budget: could not estimate the cost'); apply({ usage: undefined, costUsd: null }) })

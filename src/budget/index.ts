@@ -14,7 +14,7 @@ import { budgetGuard } from './guard.ts'
 import { memoryCounters } from './memory-counters.ts'
 import { redisCounters } from './redis-counters.ts'
 import { windowAt } from './period.ts'
-import { counterId, keyRule, NANO, scopeOf, teamRule, type Scope, type ScopeKind } from './scopes.ts'
+import { counterId, inWindowAt, keyRule, NANO, scopeOf, teamRule, type Scope, type ScopeKind } from './scopes.ts'
 import type { Baseline, BudgetCounters, Totals } from './counters.ts'
 
 export interface BudgetState {
@@ -67,10 +67,13 @@ export function createBudgets(deps: BudgetDeps): Budgets {
       redis.once('ready', done)
     })
     : undefined
-  const counters = async (): Promise<BudgetCounters> => {
+  const counters = (): BudgetCounters | Promise<BudgetCounters> => {
     if (!shared || !redis) return memory
-    if (firstConnect) await firstConnect
-    if (redis.status === 'ready' || !failOpen) return shared
+    if (firstConnect) return firstConnect.then(pick)
+    return pick()
+  }
+  const pick = (): BudgetCounters => {
+    if (redis!.status === 'ready' || !failOpen) return shared!
     if (!degradedLogged) {
       degradedLogged = true
       log.warn('budgets: redis unavailable; counting in this replica only until it returns (redis.on_failure: fail-open)')
@@ -119,7 +122,7 @@ export function createBudgets(deps: BudgetDeps): Budgets {
         if (rule) scope = scopeOf('key', s.id, cfg[1]!, rule, rule.usd, now, { keyId: s.id })
       } else {
         // A runtime key's budget is known from its calls; one not used by this replica yet reads month to date.
-        for (const v of states.values()) if (v.scope.kind === 'key' && v.scope.id === s.id) scope = { ...v.scope, window: windowAt(v.scope.period, v.scope.timezone, now) }
+        for (const v of states.values()) if (v.scope.kind === 'key' && v.scope.id === s.id) scope = inWindowAt(v.scope, now)
       }
       if (!scope) return round(await monthToDate({ keyId: s.id }))
       return round((await (await counters()).read(scope, baseline)).spent / NANO)

@@ -46,13 +46,14 @@ export function memoryCounters(): BudgetCounters {
     }
   }
 
-  const ensure = async (scopes: readonly Scope[], baseline: Baseline) => {
-    const waits: Array<Promise<void>> = []
+  /** Undefined when every scope's counter exists (the usual case): then nothing waits. */
+  const ensure = (scopes: readonly Scope[], baseline: Baseline): Promise<unknown> | undefined => {
+    let waits: Array<Promise<void>> | undefined
     for (const s of scopes) {
       const p = load(s, baseline)
-      if (p) waits.push(p)
+      if (p) (waits ??= []).push(p)
     }
-    if (waits.length) await Promise.all(waits)
+    return waits && Promise.all(waits)
   }
 
   const entry = (s: Scope): Entry => {
@@ -65,19 +66,23 @@ export function memoryCounters(): BudgetCounters {
     return e
   }
 
+  /** Checks and takes in one synchronous step, so no other call can interleave. */
+  const take = (scopes: readonly Scope[], amount: number): ReserveResult => {
+    const es = scopes.map(entry)
+    for (let i = 0; i < es.length; i++) {
+      if (!fits(es[i]!, amount, toNano(scopes[i]!.limitUsd))) return { ok: false, index: i, totals: { spent: es[i]!.spent, reserved: es[i]!.reserved } }
+    }
+    for (const e of es) e.reserved += amount
+    return { ok: true, totals: es.map((e) => ({ spent: e.spent, reserved: e.reserved })) }
+  }
+
   return {
     kind: 'memory',
-    async reserve(scopes, amount, _token, baseline): Promise<ReserveResult> {
-      await ensure(scopes, baseline)
-      // From here to the end: no await, so the check and the take are one step.
-      const es = scopes.map(entry)
-      for (let i = 0; i < es.length; i++) {
-        if (!fits(es[i]!, amount, toNano(scopes[i]!.limitUsd))) return { ok: false, index: i, totals: { spent: es[i]!.spent, reserved: es[i]!.reserved } }
-      }
-      for (const e of es) e.reserved += amount
-      return { ok: true, totals: es.map((e) => ({ spent: e.spent, reserved: e.reserved })) }
+    reserve(scopes, amount, _token, baseline): ReserveResult | Promise<ReserveResult> {
+      const loading = ensure(scopes, baseline)
+      return loading ? loading.then(() => take(scopes, amount)) : take(scopes, amount)
     },
-    async settle(scopes, amount, _token, cost) {
+    settle(scopes, amount, _token, cost) {
       return scopes.map((s) => {
         const e = entry(s)
         e.reserved = Math.max(0, e.reserved - amount)

@@ -22,6 +22,8 @@ export interface Scope {
   webhook: string | undefined
   /** Ledger filter that sums this scope's spend. */
   where: { team?: string; keyId?: string; runId?: string }
+  /** The counter's identity (counterId), built once: every reserve and settle looks it up. */
+  counter: string
 }
 
 /** USD amounts are counted in integer nano-dollars so sums never drift. */
@@ -42,13 +44,20 @@ export function scopeOf(kind: ScopeKind, id: string, team: string, rule: BudgetR
   const run = kind === 'key_run' || kind === 'team_run'
   const period: Period = run ? 'total' : rule.period
   const timezone = rule.timezone ?? 'UTC'
+  const window = windowAt(period, timezone, now)
   return {
-    kind, id, team, limitUsd, period, timezone,
-    window: windowAt(period, timezone, now),
+    kind, id, team, limitUsd, period, timezone, window,
     alertAt: run ? undefined : rule.alert_at,
     webhook: rule.alert_webhook,
     where,
+    counter: counterKey(kind, id, window),
   }
+}
+
+/** The same scope in the period that contains `now`. */
+export function inWindowAt(s: Scope, now: number): Scope {
+  const window = windowAt(s.period, s.timezone, now)
+  return window === s.window ? s : { ...s, window, counter: counterKey(s.kind, s.id, window) }
 }
 
 export function scopesFor(config: Config, call: CallInfo, now: number): Scope[] {
@@ -68,8 +77,10 @@ export function scopesFor(config: Config, call: CallInfo, now: number): Scope[] 
   return out
 }
 
+const counterKey = (kind: ScopeKind, id: string, w: Window): string => `${kind}:${id}:${w.start}`
+
 /** The counter's identity: one per scope and period. */
-export const counterId = (s: Scope): string => `${s.kind}:${s.id}:${s.window.start}`
+export const counterId = (s: Scope): string => s.counter
 
 export function describe(s: Scope): string {
   switch (s.kind) {
