@@ -88,10 +88,27 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number): Bud
   // The calls of one event-loop turn share one command per team (stores/redis-batch.ts).
   const reserveScript = batchedScript(redis, RESERVE)
   const settleScript = batchedScript(redis, SETTLE)
-  const keysOf = (scopes: readonly Scope[]): string[] => scopes.flatMap((s) => {
-    const h = `${prefix}budget:{${s.team}}:${counterId(s)}`
-    return [h, `${h}:r`]
-  })
+  // A scope's two keys, built once per counter (each call would otherwise build them twice).
+  const keyCache = new Map<string, readonly [string, string]>()
+  const keysOfScope = (s: Scope): readonly [string, string] => {
+    const id = counterId(s)
+    let k = keyCache.get(id)
+    if (!k) {
+      const h = `${prefix}budget:{${s.team}}:${id}`
+      k = [h, `${h}:r`]
+      if (keyCache.size >= 10_000) keyCache.clear()
+      keyCache.set(id, k)
+    }
+    return k
+  }
+  const keysOf = (scopes: readonly Scope[]): string[] => {
+    const out: string[] = []
+    for (const s of scopes) {
+      const [h, r] = keysOfScope(s)
+      out.push(h, r)
+    }
+    return out
+  }
   const ttlOf = (s: Scope, now: number): number => {
     if (s.kind === 'key_run' || s.kind === 'team_run') return RUN_TTL_S
     if (!Number.isFinite(s.window.end)) return 0

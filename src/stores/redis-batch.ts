@@ -29,12 +29,13 @@ export function wrapperLua(singleRunLua: string): string {
 ${body}
 end
 local out = {}
-local ki, ai = 0, 2
+local ai = 2
 for c = 1, tonumber(ARGV[1]) do
   local nk, na = tonumber(ARGV[ai]), tonumber(ARGV[ai + 1])
   local K, A = {}, {}
-  for j = 1, nk do K[j] = KEYS[ki + j] end
-  for j = 1, na do A[j] = ARGV[ai + 1 + j] end
+  -- Runs name their keys by position in KEYS: the runs of a batch mostly share the same few keys.
+  for j = 1, nk do K[j] = KEYS[tonumber(ARGV[ai + 1 + j])] end
+  for j = 1, na do A[j] = ARGV[ai + 1 + nk + j] end
   -- One run's error fails that run only (as a separate script would), not the rest of the batch.
   local ok, res = pcall(run, K, A)
   if ok then
@@ -44,8 +45,7 @@ for c = 1, tonumber(ARGV[1]) do
   else
     out[c] = redis.error_reply(tostring(res))
   end
-  ki = ki + nk
-  ai = ai + 2 + na
+  ai = ai + 2 + nk + na
 end
 return out
 `
@@ -76,11 +76,20 @@ export function batchedScript(redis: Redis, singleRunLua: string): BatchedScript
   let scheduled = false
 
   const send = async (runs: Pending[]): Promise<void> => {
+    // Each distinct key is sent once; runs refer to keys by their 1-based position in KEYS.
     const keys: string[] = []
+    const position = new Map<string, number>()
     const args: Array<string | number> = [runs.length]
     for (const r of runs) {
-      for (const k of r.keys) keys.push(k)
       args.push(r.keys.length, r.args.length)
+      for (const k of r.keys) {
+        let at = position.get(k)
+        if (at === undefined) {
+          keys.push(k)
+          position.set(k, (at = keys.length))
+        }
+        args.push(at)
+      }
       for (const a of r.args) args.push(a)
     }
     let out: unknown

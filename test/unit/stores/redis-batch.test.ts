@@ -55,6 +55,28 @@ describe.skipIf(!redisAvailable)('batched Lua script runs', () => {
     expect(await evalCommands(1)).toHaveLength(1)
   })
 
+  it('runs sharing keys send each key once, and every run still gets its own keys in its own order', async () => {
+    // One run: KEYS[1] += ARGV[1], KEYS[2] += ARGV[2]; returns both new values.
+    const pair = batchedScript(redis, `
+local a = redis.call('INCRBY', KEYS[1], ARGV[1])
+local b = redis.call('INCRBY', KEYS[2], ARGV[2])
+return {a, b}
+`)
+    await pair.load()
+    seen.length = 0
+    const [x, y, z] = ['x', 'y', 'z'].map((k) => `${prefix}{team-k}:${k}`)
+    const results = await Promise.all([
+      pair.call([x!, y!], [1, 10]),
+      pair.call([y!, z!], [100, 1000]), // y again, now first
+      pair.call([x!, z!], [2, 20]),
+    ])
+    expect(results).toEqual([[1, 10], [110, 1000], [3, 1020]])
+    const [cmd] = await evalCommands(1)
+    // EVALSHA sha numkeys key...: three distinct keys, not six.
+    expect(Number(cmd![2])).toBe(3)
+    expect(cmd!.slice(3, 6).sort()).toEqual([x, y, z].sort())
+  })
+
   it('different hash tags (Redis Cluster slots) go as separate commands; later turns as new ones', async () => {
     const add = batchedScript(redis, ADD)
     await add.load()
