@@ -5,11 +5,13 @@
  * Every loop is bounded; the script stops by itself.
  *
  *   npm run bench -- [--duration 5] [--connections 32] [--repeat 1]
- *                    [--only direct,minimal,bare,limits,limits-redis,telemetry,tracing,cache-hit,all,all-redis]
+ *                    [--only direct,minimal,bare,limits,limits-redis,metrics,tracing-10,telemetry,tracing,cache-hit,all,all-redis]
  *
  * Variants add to `bare` (auth, routing, SQLite ledger): limits (+ budgets, in memory), limits-redis,
- * telemetry (metrics + access log), tracing (+ OTLP spans), cache-hit (every request after the
- * first is a cache hit), all (everything on, in memory), all-redis (everything, shared in Redis).
+ * metrics (Prometheus metrics only), tracing-10 (metrics + OTLP spans for one request in ten, head
+ * sampled), telemetry (metrics + access log), tracing (+ OTLP spans for every request), cache-hit
+ * (every request after the first is a cache hit), all (everything on, in memory), all-redis
+ * (everything, shared in Redis).
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process'
 import { availableParallelism } from 'node:os'
@@ -85,15 +87,20 @@ async function waitHealthy(url: string): Promise<void> {
  * Gateway variants. Each adds to `bare` (key auth, routing, the SQLite ledger: the floor every
  * deployment has), so a feature's cost is its variant's ratio to `bare`.
  */
-type Variant = 'bare' | 'limits' | 'limits-redis' | 'telemetry' | 'tracing' | 'cache-hit' | 'all' | 'all-redis'
-const VARIANTS: readonly Variant[] = ['bare', 'limits', 'limits-redis', 'telemetry', 'tracing', 'cache-hit', 'all', 'all-redis']
+type Variant = 'bare' | 'limits' | 'limits-redis' | 'metrics' | 'tracing-10' | 'telemetry' | 'tracing' | 'cache-hit' | 'all' | 'all-redis'
+const VARIANTS: readonly Variant[] = ['bare', 'limits', 'limits-redis', 'metrics', 'tracing-10', 'telemetry', 'tracing', 'cache-hit', 'all', 'all-redis']
+
+/** Environment of a variant's gateway: `tracing-10` samples one trace in ten at the head (standard OTel variables). */
+const variantEnv = (v: Variant): Record<string, string> =>
+  v === 'tracing-10' ? { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' } : {}
 
 function gatewayConfig(vendor: string, collector: string, v: Variant, dir: string): string {
   const has = (...names: Variant[]) => names.includes(v)
   const limits = has('limits', 'limits-redis', 'all', 'all-redis')
   const redis = has('limits-redis', 'all-redis')
-  const metricsAndLogs = has('telemetry', 'tracing', 'all', 'all-redis')
-  const tracing = has('tracing', 'all', 'all-redis')
+  const metrics = has('metrics', 'tracing-10', 'telemetry', 'tracing', 'all', 'all-redis')
+  const accessLog = has('telemetry', 'tracing', 'all', 'all-redis')
+  const tracing = has('tracing-10', 'tracing', 'all', 'all-redis')
   return `
 server: { host: 127.0.0.1, admin_keys: ["bench-admin"] }
 store: { url: "sqlite://${join(dir, 'bench.db')}" }
@@ -110,8 +117,8 @@ teams:
     ${limits ? 'budget: { usd: 100000000, period: monthly }' : ''}
     keys: { bench: { key: "${KEY}" } }
 ${has('cache-hit') ? 'cache: { enabled: true, mode: all }' : ''}
-telemetry: { metrics: ${metricsAndLogs}, otlp_endpoint: "${tracing ? collector : ''}" }
-logging: { level: ${metricsAndLogs ? 'info' : 'warn'}, access_log: ${metricsAndLogs} }
+telemetry: { metrics: ${metrics}, otlp_endpoint: "${tracing ? collector : ''}" }
+logging: { level: ${accessLog ? 'info' : 'warn'}, access_log: ${accessLog} }
 `
 }
 
@@ -195,7 +202,7 @@ async function main(): Promise<void> {
       const cfg = join(dir, `${features}.yaml`)
       writeFileSync(cfg, gatewayConfig(vendor, collector, features, join(dir, features)))
       const port = await freePort()
-      const child = fork(join(root, 'src/main.ts'), ['--config', cfg, '--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] })
+      const child = fork(join(root, 'src/main.ts'), ['--config', cfg, '--port', String(port)], { env: { ...process.env, ...variantEnv(features) }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] })
       children.push(child)
       pin(child.pid, PROXY_CPU)
       const url = `http://127.0.0.1:${port}`
