@@ -8,7 +8,9 @@
  * as separate scripts would.
  *
  * The script is written as for a single run (KEYS, ARGV, `return`); the wrapper makes it a
- * function of its own keys and arguments.
+ * function of its own keys and arguments. On the wire each distinct key goes once, and each run is
+ * one argument (its key positions and arguments joined by \x1f): ioredis converts and writes every
+ * argument on its own, which cost more than the rest of the command.
  */
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
@@ -20,6 +22,9 @@ export interface BatchedScript {
   load(): Promise<void>
 }
 
+/** Separates a run's packed fields (ASCII unit separator): never in the numbers and ids passed. */
+const SEP = '\x1f'
+
 /** At most this many runs per command, so one turn's burst never builds an unbounded argument list. */
 const MAX_RUNS = 256
 
@@ -28,14 +33,28 @@ export function wrapperLua(singleRunLua: string): string {
   return `local function run(K, A)
 ${body}
 end
+-- A run's fields, packed into one argument separated by \\31 (unit separator).
+local function fields(s)
+  local t, n, from = {}, 0, 1
+  while true do
+    local i = string.find(s, '\\31', from, true)
+    n = n + 1
+    if not i then
+      t[n] = string.sub(s, from)
+      return t
+    end
+    t[n] = string.sub(s, from, i - 1)
+    from = i + 1
+  end
+end
 local out = {}
-local ai = 2
 for c = 1, tonumber(ARGV[1]) do
-  local nk, na = tonumber(ARGV[ai]), tonumber(ARGV[ai + 1])
+  local f = fields(ARGV[c + 1])
+  local nk, na = tonumber(f[1]), tonumber(f[2])
   local K, A = {}, {}
   -- Runs name their keys by position in KEYS: the runs of a batch mostly share the same few keys.
-  for j = 1, nk do K[j] = KEYS[tonumber(ARGV[ai + 1 + j])] end
-  for j = 1, na do A[j] = ARGV[ai + 1 + nk + j] end
+  for j = 1, nk do K[j] = KEYS[tonumber(f[2 + j])] end
+  for j = 1, na do A[j] = f[2 + nk + j] end
   -- One run's error fails that run only (as a separate script would), not the rest of the batch.
   local ok, res = pcall(run, K, A)
   if ok then
@@ -45,7 +64,6 @@ for c = 1, tonumber(ARGV[1]) do
   else
     out[c] = redis.error_reply(tostring(res))
   end
-  ai = ai + 2 + nk + na
 end
 return out
 `
@@ -76,21 +94,24 @@ export function batchedScript(redis: Redis, singleRunLua: string): BatchedScript
   let scheduled = false
 
   const send = async (runs: Pending[]): Promise<void> => {
-    // Each distinct key is sent once; runs refer to keys by their 1-based position in KEYS.
+    // Each distinct key is sent once; runs refer to keys by their 1-based position in KEYS. A run's
+    // key positions and arguments travel as one packed argument: the client's cost is per argument
+    // (each is converted and written on its own), and a run has a dozen.
     const keys: string[] = []
     const position = new Map<string, number>()
-    const args: Array<string | number> = [runs.length]
+    const args: string[] = [String(runs.length)]
     for (const r of runs) {
-      args.push(r.keys.length, r.args.length)
+      let packed = `${r.keys.length}${SEP}${r.args.length}`
       for (const k of r.keys) {
         let at = position.get(k)
         if (at === undefined) {
           keys.push(k)
           position.set(k, (at = keys.length))
         }
-        args.push(at)
+        packed += SEP + at
       }
-      for (const a of r.args) args.push(a)
+      for (const a of r.args) packed += SEP + a
+      args.push(packed)
     }
     let out: unknown
     try {
@@ -123,6 +144,9 @@ export function batchedScript(redis: Redis, singleRunLua: string): BatchedScript
 
   return {
     call(keys, args) {
+      for (const a of args) {
+        if (typeof a === 'string' && a.includes(SEP)) return Promise.reject(new Error('batched script: an argument contains the field separator \\x1f'))
+      }
       return new Promise((resolve, reject) => {
         const tag = keys.length > 0 ? hashTag(keys[0]!) : ''
         let runs = groups.get(tag)

@@ -77,6 +77,16 @@ return {a, b}
     expect(cmd!.slice(3, 6).sort()).toEqual([x, y, z].sort())
   })
 
+  it('a run gets its arguments exactly, empty strings included; a separator in an argument is refused', async () => {
+    const echo = batchedScript(redis, `return {#ARGV, ARGV[1], ARGV[2], ARGV[3], KEYS[1]}`)
+    await echo.load()
+    const key = `${prefix}{team-e}:k`
+    const [a, b] = await Promise.all([echo.call([key], ['', 'x y', '']), echo.call([key], [-1.5, 'id:7', 1e21])])
+    expect(a).toEqual([3, '', 'x y', '', key])
+    expect(b).toEqual([3, '-1.5', 'id:7', '1e+21', key])
+    await expect(echo.call([key], ['a\x1fb'])).rejects.toThrow(/separator/)
+  })
+
   it('different hash tags (Redis Cluster slots) go as separate commands; later turns as new ones', async () => {
     const add = batchedScript(redis, ADD)
     await add.load()
