@@ -18,8 +18,11 @@ export function sendError(res: ServerResponse, err: GatewayError, ingress: Ingre
   res.end(body)
 }
 
-export function sendBody(res: ServerResponse, status: number, contentType: string, body: Buffer | string, headers: Record<string, string>): void {
-  res.writeHead(status, { ...headers, 'content-type': contentType, 'content-length': Buffer.byteLength(body) })
+/** Takes `headers` over (adds content-type and -length to it): callers pass an object of their own. */
+export function sendBody(res: ServerResponse, status: number, contentType: string, body: Buffer | string, headers: Record<string, string | number>): void {
+  headers['content-type'] = contentType
+  headers['content-length'] = Buffer.byteLength(body)
+  res.writeHead(status, headers)
   res.end(body)
 }
 

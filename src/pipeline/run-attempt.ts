@@ -196,7 +196,8 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     const out = translated ? Buffer.from(JSON.stringify(translated)) : parsed.kind === 'raw' ? parsed.bytes : Buffer.from(JSON.stringify(parsed.body))
     const cost = price(parsed.usage)
     const contentType = typeof upstream.headers['content-type'] === 'string' ? upstream.headers['content-type'] : 'application/json'
-    const headers: Record<string, string> = { ...baseHeaders }
+    // This attempt's own object: sendBody completes it, nothing else reads it.
+    const headers: Record<string, string> = baseHeaders
     if (cost !== null) headers['x-switchboard-cost-usd'] = cost.toFixed(8)
     state.committed = true
     state.ttftMs = performance.now() - t0
@@ -232,7 +233,11 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
       state.committed = true
       state.ttftMs = performance.now() - t0
       ctx.observer?.firstToken()
-      res.writeHead(200, { ...baseHeaders, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' })
+      const headers: Record<string, string> = baseHeaders
+      headers['content-type'] = 'text/event-stream; charset=utf-8'
+      headers['cache-control'] = 'no-cache'
+      headers['x-accel-buffering'] = 'no'
+      res.writeHead(200, headers)
     }
     if (collected) collected.push(typeof data === 'string' ? Buffer.from(data) : data)
     return res.write(data)
