@@ -11,7 +11,8 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/schema.ts'
 import type { Observability } from '../core/ports.ts'
 import { createMetrics, type GatewayMetrics } from './metrics.ts'
-import { createTracing, otlpMetricsSettings, traceExportSettings, type Tracing } from './tracing.ts'
+import { otlpMetricsSettings, traceExportSettings } from './otlp-settings.ts'
+import type { Tracing } from './tracing.ts'
 import type { OtlpMetrics } from './otlp-metrics.ts'
 import { createObservability } from './observability.ts'
 import { providerNameByConfigName } from './genai.ts'
@@ -48,6 +49,8 @@ export async function createTelemetry(config: Config, env: Record<string, string
   const settings = traceExportSettings(t, env)
   let tracing: Tracing | undefined
   if (settings) {
+    // Loaded only when tracing is on: the trace SDK stays out of a gateway that does not export.
+    const { createTracing } = await import('./tracing.ts')
     tracing = await createTracing(settings, version())
     log.info({ endpoint: settings.url, protocol: settings.protocol, serviceName: settings.serviceName }, 'tracing: exporting spans over OTLP')
   }

@@ -1,7 +1,8 @@
 /**
  * The trace pipeline: our lean spans (spans.ts; no global registration, no auto-instrumentation),
  * the SDK's samplers and BatchSpanProcessor, and an OTLP exporter. Built only when an endpoint is
- * configured; otherwise there is no tracer at all and the request path never touches any of it.
+ * configured (telemetry.ts imports this module only then); otherwise there is no tracer at all and
+ * the request path never touches any of it.
  *
  * For OTLP/HTTP protobuf (the default) a span is encoded to bytes the moment it ends
  * (otlp-proto.ts) and the batch is only those bytes, sent by the SDK's OTLP HTTP transport (its
@@ -17,25 +18,9 @@ import { resourceFromAttributes } from '@opentelemetry/resources'
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base'
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http'
 import { ProtobufTraceSerializer, type ISerializer, type IExportTraceServiceResponse } from '@opentelemetry/otlp-transformer'
-import type { Config } from '../config/schema.ts'
 import { LeanTracer, toReadableSpan, type LeanSpan, type SpanSink } from './spans.ts'
 import { EncodedSpan, encodeEnvelope, encodeRequest, encodeSpan } from './otlp-proto.ts'
-
-type Env = Record<string, string | undefined>
-export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc'
-
-export interface TraceExportSettings {
-  url: string
-  protocol: OtlpProtocol
-  headers: Record<string, string>
-  serviceName: string
-  sampler: Sampler
-  /** OTEL_BSP_SCHEDULE_DELAY: how long spans wait in the batch before export. */
-  batchDelayMs: number
-  /** OTEL_BSP_MAX_EXPORT_BATCH_SIZE and OTEL_BSP_MAX_QUEUE_SIZE. */
-  batchSize: number
-  queueSize: number
-}
+import type { SamplerChoice, TraceExportSettings } from './otlp-settings.ts'
 
 export interface Tracing {
   tracer: LeanTracer
@@ -43,102 +28,15 @@ export interface Tracing {
   shutdown(): Promise<void>
 }
 
-export const nonEmpty = (v: string | undefined): string | undefined => (v && v.trim() !== '' ? v.trim() : undefined)
-export const withPath = (base: string, path: string): string => `${base.replace(/\/+$/, '')}${path}`
-
-/**
- * Where traces go: `telemetry.otlp_endpoint` (a base URL, `/v1/traces` appended), else
- * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is), else OTEL_EXPORTER_OTLP_ENDPOINT (+ `/v1/traces`).
- * Undefined = tracing off.
- */
-export function traceExportSettings(telemetry: Config['telemetry'], env: Env): TraceExportSettings | undefined {
-  if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return undefined
-  const protocol = (nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) ?? nonEmpty(env.OTEL_EXPORTER_OTLP_PROTOCOL) ?? telemetry.otlp_protocol) as OtlpProtocol
-  const fromConfig = nonEmpty(telemetry.otlp_endpoint)
-  const signal = nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
-  const base = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT)
-  // gRPC takes the bare endpoint; the HTTP protocols take the /v1/traces path.
-  const path = protocol === 'grpc' ? '' : '/v1/traces'
-  const url = fromConfig ? withPath(fromConfig, path) : signal ?? (base ? withPath(base, path) : undefined)
-  if (!url) return undefined
-  const serviceName = telemetry.service_name !== 'switchboard' ? telemetry.service_name : nonEmpty(env.OTEL_SERVICE_NAME) ?? telemetry.service_name
-  return { url, protocol, headers: parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS), serviceName, sampler: samplerFrom(env), batchDelayMs: positiveInt(env.OTEL_BSP_SCHEDULE_DELAY) ?? 1000,
-    batchSize: positiveInt(env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE) ?? 512,
-    queueSize: positiveInt(env.OTEL_BSP_MAX_QUEUE_SIZE) ?? 8192,
-  }
-}
-
-export interface OtlpMetricsSettings {
-  url: string
-  protocol: 'http/protobuf' | 'http/json'
-  headers: Record<string, string>
-  serviceName: string
-  /** OTEL_METRIC_EXPORT_INTERVAL (default 60000) and OTEL_METRIC_EXPORT_TIMEOUT (default 30000), ms. */
-  intervalMs: number
-  timeoutMs: number
-  /** OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: cumulative (default) or delta. */
-  temporality: 'cumulative' | 'delta'
-}
-
-/**
- * Whether and where GenAI metrics go over OTLP: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (used as is);
- * else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/metrics` when OTEL_METRICS_EXPORTER names `otlp`; else,
- * with `telemetry.otlp_metrics: true`, the trace base endpoint (`telemetry.otlp_endpoint`, else
- * OTEL_EXPORTER_OTLP_ENDPOINT) + `/v1/metrics`. Undefined = off (the default). `problem` says why a
- * requested export cannot run (gRPC, or otlp_metrics without a base endpoint).
- */
-export function otlpMetricsSettings(telemetry: Config['telemetry'], env: Env): { settings?: OtlpMetricsSettings; problem?: string } {
-  if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_METRICS_EXPORTER === 'none') return {}
-  const signal = nonEmpty(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT)
-  const base = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT)
-  const viaEnv = (nonEmpty(env.OTEL_METRICS_EXPORTER) ?? '').split(',').some((e) => e.trim() === 'otlp')
-  const traceBase = nonEmpty(telemetry.otlp_endpoint) ?? base
-  const url = signal ?? (viaEnv && base ? withPath(base, '/v1/metrics') : telemetry.otlp_metrics && traceBase ? withPath(traceBase, '/v1/metrics') : undefined)
-  if (!url) return telemetry.otlp_metrics ? { problem: 'telemetry.otlp_metrics is on but there is no OTLP base endpoint (telemetry.otlp_endpoint or OTEL_EXPORTER_OTLP_ENDPOINT)' } : {}
-  const protocol = nonEmpty(env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL) ?? nonEmpty(env.OTEL_EXPORTER_OTLP_PROTOCOL) ?? telemetry.otlp_protocol
-  if (protocol !== 'http/protobuf' && protocol !== 'http/json') return { problem: `OTLP metrics export supports http/protobuf and http/json, not ${protocol} (set OTEL_EXPORTER_OTLP_METRICS_PROTOCOL)` }
-  const pref = (nonEmpty(env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE) ?? 'cumulative').toLowerCase()
-  return {
-    settings: {
-      url,
-      protocol,
-      headers: parseHeaders(env.OTEL_EXPORTER_OTLP_METRICS_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS),
-      serviceName: telemetry.service_name !== 'switchboard' ? telemetry.service_name : nonEmpty(env.OTEL_SERVICE_NAME) ?? telemetry.service_name,
-      intervalMs: positiveInt(env.OTEL_METRIC_EXPORT_INTERVAL) ?? 60000,
-      timeoutMs: positiveInt(env.OTEL_METRIC_EXPORT_TIMEOUT) ?? 30000,
-      temporality: pref === 'delta' ? 'delta' : 'cumulative',
-    },
-  }
-}
-
-export function positiveInt(v: string | undefined): number | undefined {
-  const n = Number(v)
-  return v !== undefined && v !== '' && Number.isInteger(n) && n > 0 ? n : undefined
-}
-
-/** OTEL_EXPORTER_OTLP_HEADERS: `key=value,key2=value2`, values URL-encoded. */
-export function parseHeaders(raw: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const pair of (raw ?? '').split(',')) {
-    const eq = pair.indexOf('=')
-    if (eq <= 0) continue
-    out[decodeURIComponent(pair.slice(0, eq).trim())] = decodeURIComponent(pair.slice(eq + 1).trim())
-  }
-  return out
-}
-
-/** OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, the standard names; default parentbased_always_on. */
-function samplerFrom(env: Env): Sampler {
-  const name = nonEmpty(env.OTEL_TRACES_SAMPLER) ?? 'parentbased_always_on'
-  const ratio = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1')
-  const r = Number.isFinite(ratio) && ratio >= 0 && ratio <= 1 ? ratio : 1
+/** The SDK sampler for an OTEL_TRACES_SAMPLER choice. */
+function samplerFrom({ name, ratio }: SamplerChoice): Sampler {
   switch (name) {
     case 'always_on': return new AlwaysOnSampler()
     case 'always_off': return new AlwaysOffSampler()
-    case 'traceidratio': return new TraceIdRatioBasedSampler(r)
+    case 'traceidratio': return new TraceIdRatioBasedSampler(ratio)
     case 'parentbased_always_off': return new ParentBasedSampler({ root: new AlwaysOffSampler() })
-    case 'parentbased_traceidratio': return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(r) })
-    default: return new ParentBasedSampler({ root: new AlwaysOnSampler() })
+    case 'parentbased_traceidratio': return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) })
+    case 'parentbased_always_on': return new ParentBasedSampler({ root: new AlwaysOnSampler() })
   }
 }
 
@@ -196,7 +94,7 @@ export async function createTracing(s: TraceExportSettings, version: string): Pr
     sink = { onEnd: (span: LeanSpan) => p.onEnd(toReadableSpan(span, resource, scope)) }
   }
   return {
-    tracer: new LeanTracer(s.sampler, sink),
+    tracer: new LeanTracer(samplerFrom(s.sampler), sink),
     flush: () => processor.forceFlush(),
     shutdown: () => processor.shutdown(),
   }

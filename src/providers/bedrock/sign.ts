@@ -1,10 +1,14 @@
-/** SigV4 signing of Bedrock runtime requests (service `bedrock`). */
-import { Sha256 } from '@aws-crypto/sha256-js'
-import { SignatureV4 } from '@smithy/signature-v4'
+/**
+ * SigV4 signing of Bedrock runtime requests (service `bedrock`). The AWS signing libraries are
+ * imported on the first signature, so a gateway without a Bedrock call never loads them.
+ */
 import { GatewayError } from '../../core/errors.ts'
 import type { UpstreamRequest } from '../../upstream/types.ts'
 
 export interface AwsCredentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+
+let aws: Promise<[typeof import('@smithy/signature-v4'), typeof import('@aws-crypto/sha256-js')]> | undefined
+const signingLibraries = () => (aws ??= Promise.all([import('@smithy/signature-v4'), import('@aws-crypto/sha256-js')]))
 
 function queryOf(search: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = {}
@@ -17,6 +21,7 @@ export async function signBedrockRequest(req: UpstreamRequest, region: string, c
   if (!region) throw new GatewayError({ status: 500, code: 'internal_error', message: 'Bedrock provider has no region configured' })
   const origin = new URL(req.origin)
   const [path = '/', query = ''] = req.path.split('?', 2)
+  const [{ SignatureV4 }, { Sha256 }] = await signingLibraries()
   const signer = new SignatureV4({ service: 'bedrock', region, credentials, sha256: Sha256 })
   const signed = await signer.sign(
     {

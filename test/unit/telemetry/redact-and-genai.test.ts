@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createRedactor } from '../../../src/telemetry/redact.ts'
 import { createContentCapture } from '../../../src/telemetry/content.ts'
 import { OPERATION_NAME, providerNameByConfigName, requestAttributes, serverAddress } from '../../../src/telemetry/genai.ts'
-import { traceExportSettings } from '../../../src/telemetry/tracing.ts'
+import { traceExportSettings } from '../../../src/telemetry/otlp-settings.ts'
 import { configSchema } from '../../../src/config/schema.ts'
 import type { Attributes } from '@opentelemetry/api'
 
