@@ -166,7 +166,8 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     return fail({ kind: 'provider', error }, upstream.status)
   }
 
-  const baseHeaders = {
+  // This attempt's own header object: the response path completes it in place (sendBody, writeHead).
+  const baseHeaders: Record<string, string> = {
     ...state.headers,
     'x-switchboard-provider': provider.name,
     'x-switchboard-model': target.upstreamModel,
@@ -196,12 +197,10 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     const out = translated ? Buffer.from(JSON.stringify(translated)) : parsed.kind === 'raw' ? parsed.bytes : Buffer.from(JSON.stringify(parsed.body))
     const cost = price(parsed.usage)
     const contentType = typeof upstream.headers['content-type'] === 'string' ? upstream.headers['content-type'] : 'application/json'
-    // This attempt's own object: sendBody completes it, nothing else reads it.
-    const headers: Record<string, string> = baseHeaders
-    if (cost !== null) headers['x-switchboard-cost-usd'] = cost.toFixed(8)
+    if (cost !== null) baseHeaders['x-switchboard-cost-usd'] = cost.toFixed(8)
     state.committed = true
     state.ttftMs = performance.now() - t0
-    sendBody(res, upstream.status, raw ? contentType : 'application/json', out, headers)
+    sendBody(res, upstream.status, raw ? contentType : 'application/json', out, baseHeaders)
     if (translated) deps.conversations?.save(call, translated)
     record(upstream.status)
     attemptObs?.end({ status: upstream.status, body: out })
@@ -233,11 +232,10 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
       state.committed = true
       state.ttftMs = performance.now() - t0
       ctx.observer?.firstToken()
-      const headers: Record<string, string> = baseHeaders
-      headers['content-type'] = 'text/event-stream; charset=utf-8'
-      headers['cache-control'] = 'no-cache'
-      headers['x-accel-buffering'] = 'no'
-      res.writeHead(200, headers)
+      baseHeaders['content-type'] = 'text/event-stream; charset=utf-8'
+      baseHeaders['cache-control'] = 'no-cache'
+      baseHeaders['x-accel-buffering'] = 'no'
+      res.writeHead(200, baseHeaders)
     }
     if (collected) collected.push(typeof data === 'string' ? Buffer.from(data) : data)
     return res.write(data)

@@ -24,10 +24,9 @@ export interface TraceExportSettings {
 }
 
 /** OTEL_TRACES_SAMPLER's standard names; anything else is OTel's default, parentbased_always_on. */
-export type SamplerName = 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio'
+const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const
+export type SamplerName = (typeof SAMPLERS)[number]
 export interface SamplerChoice { name: SamplerName; ratio: number }
-
-const SAMPLERS: readonly SamplerName[] = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio']
 
 /** OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, the standard names; default parentbased_always_on. */
 export function samplerChoice(env: Env): SamplerChoice {
