@@ -26,7 +26,7 @@ models:
 routing: { retries: { max_attempts: 1 } }
 store: { url: "sqlite::memory:" }
 teams:
-  led: { keys: { k: { key: "${KEY}", limits: { rpm: 3 } } } }
+  led: { keys: { k: { key: "${KEY}", limits: { rpd: 3 } } } }
 cache: { enabled: true }
 `)
   })
@@ -66,7 +66,7 @@ cache: { enabled: true }
     expect(byId.get(miss.id)?.saved_usd ?? null).toBeNull()
     expect(byId.get(hit.id)).toMatchObject({ cache: 'hit', cost_usd: 0, saved_usd: 0.02, status: 200, input_tokens: 10, output_tokens: 5 })
 
-    // rpm 3: the third request passes, the fourth is refused even though it would be a hit.
+    // rpd 3 (a day window, so no minute boundary can reset the count mid-test): the third request passes, the fourth is refused even though it would be a hit.
     expect((await ask(n)).status).toBe(200)
     const refused = await ask(n)
     expect(refused.status).toBe(429)
