@@ -268,16 +268,31 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
       if (waitingDrain) res.off('drain', onDrain)
       resolve(r)
     }
+    // Events relayed as the vendor's bytes lie side by side in the chunk they came in: they go out
+    // as one write per run of adjacent events rather than one per event (each response write is
+    // a chunked-encoding frame and a trip through the stream machinery). Nothing waits: a run
+    // never spans two vendor chunks.
     const emit = (events: StreamEvent[]): boolean => {
       let ok = true
+      let run: Buffer | undefined
       streamedEvents += events.length
       for (const ev of events) {
         for (const f of translator.push(ev)) {
           const b = frameBytes(f)
-          if (b.length > 0) ok = write(b) && ok
+          if (b.length === 0) continue
+          if (run && typeof b !== 'string' && run.buffer === b.buffer && run.byteOffset + run.length === b.byteOffset) {
+            run = Buffer.from(run.buffer, run.byteOffset, run.length + b.length)
+            continue
+          }
+          if (run) ok = write(run) && ok
+          if (typeof b === 'string') {
+            run = undefined
+            ok = write(b) && ok
+          } else run = b
         }
         if (translator.error()) break
       }
+      if (run) ok = write(run) && ok
       return ok
     }
     // Backpressure: a full client socket pauses the vendor's body until it drains. The listener is

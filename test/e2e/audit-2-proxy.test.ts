@@ -200,6 +200,19 @@ describe('bodies and streams', () => {
     expect(seen.trimEnd().endsWith('data: [DONE]')).toBe(true)
   })
 
+  it('events arriving in one vendor chunk reach the client as their exact bytes, less the comment and the usage chunk it did not ask for', async () => {
+    const [role, a, b, stop, usage] = chatChunks(['a ', 'b'], 'up-rr').map((c) => `data: ${JSON.stringify(c)}\n\n`)
+    // Odd spacing and a CRLF blank line are the vendor's; the gateway relays them untouched. The
+    // usage chunk (added because the gateway asks for usage) sits between two events it relays.
+    const odd = `data:${a!.slice(5, -2)}\r\n\r\n`
+    vendor.queue.push((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.end(`${role}${odd}: keep-alive\n\n${b}${usage}${stop}data: [DONE]\n\n`)
+    })
+    const r = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'rr-chat', stream: true, messages: msgs }) })
+    expect(await r.text()).toBe(`${role}${odd}${b}${stop}data: [DONE]\n\n`)
+  })
+
   it('backpressure: a client that stops reading stops the vendor writing; resumed, every byte arrives', async () => {
     const EVENT = `data: ${JSON.stringify(chatChunks(['x'.repeat(64 * 1024)], 'up-rr')[1])}\n\n`
     const TOTAL_EVENTS = 1024 // 64 MiB if nothing pushed back

@@ -9,9 +9,12 @@ import { isObject } from '../../core/json.ts'
 import { finishReasonsIn, usageFromBody } from './usage-sniff.ts'
 
 // Needles as bytes, made once: Buffer#includes with a string needle converts it on every call,
-// which showed as a fifth of a streamed request's CPU.
-const FINISH_REASON = Buffer.from('"finish_reason":"')
-const USAGE = Buffer.from('"usage":{')
+// which showed as a fifth of a streamed request's CPU. They start after the key's opening quote:
+// a needle that starts with `"` (JSON's commonest byte) is searched about three times slower
+// (~185 ns against ~60 ns per 180-byte event, measured). A rare false match (`xusage":{`) only
+// costs a parse; the parse decides.
+const FINISH_REASON = Buffer.from('finish_reason":"')
+const USAGE = Buffer.from('usage":{')
 const RESPONSE_COMPLETED = Buffer.from('"response.completed"')
 
 export function openAIStreamTranslator(input: AttemptInput, opts: StreamOptions): StreamTranslator {
