@@ -8,7 +8,17 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Row, SqlDb, SqlValue } from './sql.ts'
 
-const toSqlite = (sql: string): string => sql.replace(/\$(\d+)/g, '?$1')
+/**
+ * `$1, $2, ...` (our portable placeholders) to SQLite's. When they appear exactly in order, each
+ * once (inserts), they become anonymous `?`: node:sqlite looks up the name of every numbered
+ * parameter for every bound argument, which made a 30-column ledger insert ~35% slower (measured
+ * 1.6 against 1.2 us a row). Otherwise `?N`, which allows reuse and any order.
+ */
+function toSqlite(sql: string): string {
+  let expected = 1
+  const inOrder = [...sql.matchAll(/\$(\d+)/g)].every((m) => Number(m[1]) === expected++)
+  return sql.replace(/\$(\d+)/g, inOrder ? '?' : '?$1')
+}
 
 function bind(params: readonly SqlValue[]): Array<string | number | bigint | null> {
   // Copies only when a boolean needs mapping: the ledger binds thousands of rows a second.
