@@ -46,6 +46,9 @@ export async function openPostgres(url: string): Promise<SqlDb> {
     async query<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
       return (await run(sql, params as unknown[])).rows as T[]
     },
+    async runEach(sql: string, rows: ReadonlyArray<readonly SqlValue[]>) {
+      for (const r of rows) await run(sql, r as unknown[])
+    },
     async exec(sql: string) {
       await run(sql)
     },

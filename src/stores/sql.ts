@@ -1,7 +1,7 @@
 /**
  * One small SQL interface over SQLite (`node:sqlite`, the embedded default) and PostgreSQL (`pg`),
  * so the key store, the ledger and the audit trail are written once. Statements use `$1, $2...`
- * placeholders; the SQLite side rewrites them to `?1, ?2...`.
+ * placeholders; the SQLite side rewrites them (sqlite.ts).
  */
 export type SqlValue = string | number | bigint | null | boolean
 export type Row = Record<string, unknown>
@@ -9,6 +9,8 @@ export type Row = Record<string, unknown>
 export interface SqlDb {
   readonly dialect: 'sqlite' | 'postgres'
   query<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>
+  /** Runs one statement once per row of parameters (bulk inserts; on SQLite a plain loop, no promise per row). */
+  runEach(sql: string, rows: ReadonlyArray<readonly SqlValue[]>): Promise<void>
   /** Runs several statements (schema set-up). */
   exec(sql: string): Promise<void>
   /** Runs fn inside one transaction. */
