@@ -9,7 +9,7 @@ import type { Principal } from '../../../src/core/call.ts'
 import type { Decision } from '../../../src/limits/decision.ts'
 import { createMemoryStore } from '../../../src/limits/memory-store.ts'
 import { createRedisStore } from '../../../src/limits/redis-store.ts'
-import { CONC, RPM, RPS, TPM, createScopeResolver, type ScopePlan } from '../../../src/limits/scopes.ts'
+import { CONC, RPM, RPS, TPD, TPM, createScopeResolver, type ScopePlan } from '../../../src/limits/scopes.ts'
 import { runId } from '../../helpers/gateway.ts'
 import { REDIS_URL, awayFromBoundary, redisAvailable, sleep } from './support.ts'
 
@@ -118,6 +118,16 @@ for (const [name, enabled, make] of backends) {
       expect(tooBig.ok ? null : [tooBig.limit, tooBig.used]).toEqual([TPM, 0])
     })
 
+    it('settles per-day tokens too, with minute and day limits on one scope', async () => {
+      await awayFromBoundary(60_000, 3000)
+      const plan = planFor(fresh(), undefined, { tpm: 10_000, tpd: 1000 })
+      const first = await store.reserve(plan, 600)
+      expect(first.d.ok && [first.d.used[TPM], first.d.used[TPD]]).toEqual([600, 600])
+      await first.settle(50 - 600)
+      const second = (await store.reserve(plan, 900)).d
+      expect(second.ok && [second.used[TPM], second.used[TPD]]).toEqual([950, 950])
+    })
+
     it('holds concurrency slots until settled', async () => {
       const plan = planFor(fresh(), { concurrency: 2 }, undefined)
       const a = await store.reserve(plan, 1)
@@ -130,6 +140,30 @@ for (const [name, enabled, make] of backends) {
     })
   })
 }
+
+describe.skipIf(!redisAvailable)('redis store: every key it writes expires by itself', () => {
+  it('the window hash and the slot set carry a TTL, also once a slot has expired unsettled', async () => {
+    const client = new Redis(REDIS_URL)
+    const store = createRedisStore(client, 300)
+    try {
+      const plan = planFor(`sbtest:${runId()}:`, undefined, { rpm: 100, tpd: 100_000, concurrency: 5 })
+      const [scope] = plan.scopes
+      expect((await store.reserve(plan, 10, 'a')).ok).toBe(true)
+      await sleep(350)
+      // The first slot expired without a settlement (a crashed replica); new slots still count right.
+      const d = await store.reserve(plan, 10, 'b')
+      expect(d.ok && [d.used[RPM], d.used[TPD]]).toEqual([2, 20])
+      const [hashTtl, setTtl, live] = await Promise.all([client.pttl(scope!.key), client.pttl(scope!.slotsKey), client.zcount(scope!.slotsKey, `(${Date.now()}`, '+inf')])
+      expect(hashTtl).toBeGreaterThan(0)
+      expect(hashTtl).toBeLessThanOrEqual(86_400_000 + 60_000)
+      expect(setTtl).toBeGreaterThan(0)
+      expect(setTtl).toBeLessThanOrEqual(300)
+      expect(live).toBe(1)
+    } finally {
+      client.disconnect()
+    }
+  })
+})
 
 describe.skipIf(!redisAvailable)('redis store: slots of a replica that never settles expire', () => {
   it('frees a slot after its safety TTL', async () => {
