@@ -90,7 +90,7 @@ class RequestTelemetry implements RequestObserver {
       const op = OPERATION_NAME[call.operation]
       const parentContext = call.headers.traceparent === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, call.headers, getter)
       const parent = parentContext === ROOT_CONTEXT ? undefined : trace.getSpanContext(parentContext)
-      const span = d.tracer.startRoot(spanName(op, call.publicModel), SpanKind.SERVER, nowMs() - (Date.now() - call.startedAt), parent, parentContext)
+      const span = d.tracer.startRoot(spanName(op, call.publicModel), SpanKind.SERVER, nowMs() - (Date.now() - call.startedAt), parent)
       this.span = span
       // A sampled-out request builds no attributes at all.
       if (span.recording) {

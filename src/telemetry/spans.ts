@@ -4,13 +4,14 @@
  * until its batch is serialized; at gateway request rates that was most of tracing's CPU. A
  * LeanSpan is the data a span needs: ids, name, kind, times, status and its attributes as a flat
  * [key, value, ...] list, handed to a sink when it ends (see otlp-proto.ts for the default one,
- * which encodes it there and then). Sampling uses the SDK's samplers; the SDK's exporters still
- * send every protocol, through the SDK's batch span processor.
+ * which encodes it there and then). Sampling is ours (sampler.ts); the SDK's exporters still send
+ * every protocol, through the SDK's batch span processor.
  */
 import { randomFillSync } from 'node:crypto'
-import { SamplingDecision, TraceFlags, type Attributes, type Context, type HrTime, type SpanContext, type SpanKind, type TraceState } from '@opentelemetry/api'
+import { TraceFlags, type Attributes, type HrTime, type SpanContext, type SpanKind, type TraceState } from '@opentelemetry/api'
 import type { Resource } from '@opentelemetry/resources'
-import type { ReadableSpan, Sampler } from '@opentelemetry/sdk-trace'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace'
+import type { Sampler } from './sampler.ts'
 
 export type AttrValue = string | number | boolean | readonly string[]
 
@@ -120,8 +121,6 @@ const ids = (() => {
   return { trace: () => take(16), span: () => take(8) }
 })()
 
-const NO_ATTRIBUTES: Attributes = Object.freeze({})
-
 export class LeanTracer {
   private readonly sampler: Sampler
   private readonly sink: SpanSink
@@ -131,18 +130,14 @@ export class LeanTracer {
   }
 
   /**
-   * A root span, or a child of a remote parent (`parent` is the extracted context, `parentContext`
-   * the OTel Context holding it, for parent-based samplers). The sampler sees no attributes (none
-   * of the samplers we offer looks at them), so a sampled-out request never builds any.
+   * A root span, or a child of a remote parent (the context extracted from the request). The
+   * sampler sees only the trace id and the parent's flag, so a sampled-out request never builds
+   * any attribute.
    */
-  startRoot(name: string, kind: SpanKind, startMs: number, parent: SpanContext | undefined, parentContext: Context): LeanSpan {
+  startRoot(name: string, kind: SpanKind, startMs: number, parent: SpanContext | undefined): LeanSpan {
     const traceId = parent ? parent.traceId : ids.trace()
-    const result = this.sampler.shouldSample(parentContext, traceId, name, kind, NO_ATTRIBUTES, [])
-    const recording = result.decision !== SamplingDecision.NOT_RECORD
-    const flags = result.decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE
-    const span = new LeanSpan(this.sink, name, kind, startMs, traceId, ids.span(), parent ? { spanId: parent.spanId, remote: true } : undefined, flags, recording, result.traceState ?? parent?.traceState)
-    if (recording && result.attributes) span.setAll(result.attributes)
-    return span
+    const sampled = this.sampler(traceId, parent ? (parent.traceFlags & TraceFlags.SAMPLED) !== 0 : undefined)
+    return new LeanSpan(this.sink, name, kind, startMs, traceId, ids.span(), parent ? { spanId: parent.spanId, remote: true } : undefined, sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, sampled, parent?.traceState)
   }
 }
 

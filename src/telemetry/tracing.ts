@@ -1,18 +1,15 @@
 /**
  * The trace pipeline: our lean spans (spans.ts; no global registration, no auto-instrumentation),
- * the SDK's samplers and BatchSpanProcessor, and an OTLP exporter. Built only when an endpoint is
- * configured (telemetry.ts imports this module only then); otherwise there is no tracer at all and
- * the request path never touches any of it.
+ * our head samplers (sampler.ts), the SDK's BatchSpanProcessor, and an OTLP exporter. Built only
+ * when an endpoint is configured (telemetry.ts imports this module only then); otherwise there is
+ * no tracer at all and the request path never touches any of it.
  *
  * For OTLP/HTTP protobuf (the default) a span is encoded to bytes the moment it ends
  * (otlp-proto.ts) and the batch is only those bytes, sent by the SDK's OTLP HTTP transport (its
  * retries, timeouts, compression and OTEL_EXPORTER_OTLP_* settings). For http/json and gRPC the
  * ended span becomes an SDK ReadableSpan for the SDK's exporter.
  */
-import {
-  AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler,
-  type ReadableSpan, type Sampler, type SpanExporter,
-} from '@opentelemetry/sdk-trace'
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace'
 import type { ExportResult } from '@opentelemetry/core'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base'
@@ -20,24 +17,13 @@ import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentel
 import { ProtobufTraceSerializer, type ISerializer, type IExportTraceServiceResponse } from '@opentelemetry/otlp-transformer'
 import { LeanTracer, toReadableSpan, type LeanSpan, type SpanSink } from './spans.ts'
 import { EncodedSpan, encodeEnvelope, encodeRequest, encodeSpan } from './otlp-proto.ts'
-import type { SamplerChoice, TraceExportSettings } from './otlp-settings.ts'
+import type { TraceExportSettings } from './otlp-settings.ts'
+import { createSampler } from './sampler.ts'
 
 export interface Tracing {
   tracer: LeanTracer
   flush(): Promise<void>
   shutdown(): Promise<void>
-}
-
-/** The SDK sampler for an OTEL_TRACES_SAMPLER choice. */
-function samplerFrom({ name, ratio }: SamplerChoice): Sampler {
-  switch (name) {
-    case 'always_on': return new AlwaysOnSampler()
-    case 'always_off': return new AlwaysOffSampler()
-    case 'traceidratio': return new TraceIdRatioBasedSampler(ratio)
-    case 'parentbased_always_off': return new ParentBasedSampler({ root: new AlwaysOffSampler() })
-    case 'parentbased_traceidratio': return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) })
-    case 'parentbased_always_on': return new ParentBasedSampler({ root: new AlwaysOnSampler() })
-  }
 }
 
 /** Spans already encoded (EncodedSpan) in, one ExportTraceServiceRequest out, over the SDK's OTLP HTTP transport. */
@@ -94,7 +80,7 @@ export async function createTracing(s: TraceExportSettings, version: string): Pr
     sink = { onEnd: (span: LeanSpan) => p.onEnd(toReadableSpan(span, resource, scope)) }
   }
   return {
-    tracer: new LeanTracer(samplerFrom(s.sampler), sink),
+    tracer: new LeanTracer(createSampler(s.sampler), sink),
     flush: () => processor.forceFlush(),
     shutdown: () => processor.shutdown(),
   }

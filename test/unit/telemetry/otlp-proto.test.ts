@@ -8,17 +8,17 @@ import { describe, expect, it } from 'vitest'
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { resourceFromAttributes } from '@opentelemetry/resources'
-import { AlwaysOnSampler, ParentBasedSampler } from '@opentelemetry/sdk-trace'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { LeanTracer, toReadableSpan, type LeanSpan } from '../../../src/telemetry/spans.ts'
+import { createSampler } from '../../../src/telemetry/sampler.ts'
 import { encodeEnvelope, encodeRequest, encodeSpan } from '../../../src/telemetry/otlp-proto.ts'
 import { decodeTraceRequest } from './otlp-receiver.ts'
 
 function spans(): LeanSpan[] {
   const ended: LeanSpan[] = []
-  const tracer = new LeanTracer(new ParentBasedSampler({ root: new AlwaysOnSampler() }), { onEnd: (s) => ended.push(s) })
+  const tracer = new LeanTracer(createSampler({ name: 'parentbased_always_on', ratio: 1 }), { onEnd: (s) => ended.push(s) })
   const t0 = 1_764_000_000_123.456789
-  const root = tracer.startRoot('chat gpt-4o', SpanKind.SERVER, t0, undefined, ROOT_CONTEXT)
+  const root = tracer.startRoot('chat gpt-4o', SpanKind.SERVER, t0, undefined)
   root.set('gen_ai.operation.name', 'chat')
   root.set('switchboard.stream', false)
   root.set('gen_ai.usage.input_tokens', 1200)
@@ -45,7 +45,7 @@ function spans(): LeanSpan[] {
   const ctx = propagator.extract(ROOT_CONTEXT, { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'vendor=abc' }, {
     keys: (h: Record<string, string>) => Object.keys(h), get: (h: Record<string, string>, k: string) => h[k],
   })
-  const remote = tracer.startRoot('embeddings e5', SpanKind.SERVER, t0 + 5000, trace.getSpanContext(ctx), ctx)
+  const remote = tracer.startRoot('embeddings e5', SpanKind.SERVER, t0 + 5000, trace.getSpanContext(ctx))
   remote.set('a', 'b')
   remote.end(t0 + 5000.000001)
   return ended
