@@ -237,18 +237,79 @@ function anyValue(w: Writer, v: AttrValue | null | undefined): void {
 /** Repeated KeyValue under `field`, from a flat [key, value, key, value...] list; the last value of a key wins. */
 function attributes(w: Writer, field: number, attrs: ReadonlyArray<string | AttrValue>): void {
   const n = attrs.length
+  const tag = tagByte(field, WIRE_LEN)
   outer: for (let i = 0; i < n; i += 2) {
     const key = attrs[i] as string
     for (let j = i + 2; j < n; j += 2) if (attrs[j] === key) continue outer
-    w.byte(tagByte(field, WIRE_LEN))
+    const kb = keyOf(key)
+    const v = attrs[i + 1] as AttrValue
+    if (shortKeyValue(w, tag, kb, v)) continue
+    w.byte(tag)
     const kv = w.beginLen()
-    w.raw(keyOf(key))
+    w.raw(kb)
     w.byte(tagByte(2, WIRE_LEN))
     const val = w.beginLen()
-    anyValue(w, attrs[i + 1] as AttrValue)
+    anyValue(w, v)
     w.endLen(val)
     w.endLen(kv)
   }
+}
+
+/**
+ * Most attributes are a short ASCII string, a small non-negative integer or a boolean: every
+ * length of their KeyValue is known before writing and fits one byte, so it is written in one
+ * pass (no length to patch, no dispatch per field). False when the value is not such a one.
+ */
+function shortKeyValue(w: Writer, tag: number, kb: Buffer, v: AttrValue): boolean {
+  const k = kb.length
+  let valueLen: number
+  if (typeof v === 'string') {
+    const n = v.length
+    if (k + n > 120) return false
+    w.ensure(k + n + 6)
+    const b = w.buf
+    let p = w.pos + k + 6
+    for (let i = 0; i < n; i++) {
+      const c = v.charCodeAt(i)
+      if (c > 0x7f) return false
+      b[p++] = c
+    }
+    b[p - n - 2] = tagByte(1, WIRE_LEN)
+    b[p - n - 1] = n
+    valueLen = n + 2
+  } else if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 0x10000000) {
+    if (k > 110) return false
+    const size = varintSize(v)
+    w.ensure(k + size + 5)
+    const b = w.buf
+    let p = w.pos + k + 4
+    b[p++] = tagByte(3, WIRE_VARINT)
+    let x = v
+    while (x > 0x7f) {
+      b[p++] = (x & 0x7f) | 0x80
+      x >>>= 7
+    }
+    b[p] = x
+    valueLen = size + 1
+  } else if (typeof v === 'boolean') {
+    if (k > 110) return false
+    w.ensure(k + 6)
+    const b = w.buf
+    b[w.pos + k + 4] = tagByte(2, WIRE_VARINT)
+    b[w.pos + k + 5] = v ? 1 : 0
+    valueLen = 2
+  } else {
+    return false
+  }
+  const b = w.buf
+  let p = w.pos
+  b[p++] = tag
+  b[p++] = k + 2 + valueLen
+  for (let i = 0; i < k; i++) b[p++] = kb[i]!
+  b[p++] = tagByte(2, WIRE_LEN)
+  b[p++] = valueLen
+  w.pos = p + valueLen
+  return true
 }
 
 const scratch = new Writer(4096)
