@@ -29,6 +29,13 @@ function spans(): LeanSpan[] {
   root.set('unicode', 'héllo wörld ✓ 日本')
   root.set('long', 'x'.repeat(300))
   root.set('longer', 'y€'.repeat(9000))
+  // Around the one-pass KeyValue's limits: key and value filling 120 and 121 bytes, integers at
+  // varint-size steps and at 2^28, both booleans, a non-ASCII character after ASCII ones.
+  root.set('k', 'a'.repeat(120 - 3))
+  root.set('k2', 'b'.repeat(121 - 4))
+  for (const v of [0, 127, 128, 16_383, 16_384, 2 ** 28 - 1, 2 ** 28]) root.set(`int.${v}`, v)
+  root.set('yes', true)
+  root.set('ascii.then.other', 'abc\u00e9')
   root.set('dup', 'first')
   root.set('dup', 'second')
   root.set('skipped', undefined)
