@@ -14,8 +14,8 @@ import type { BudgetCounters, ReserveResult, Totals } from './counters.ts'
 // ARGV: now, amount, member, holdMs, then per scope: limit, baseline (-1 = unknown), ttl seconds
 // (0 = none; negative = sliding, renewed on every reservation: agent runs).
 // Returns {-1, i...} (baselines needed), {0, i, spent, reserved} (refused), or {1, spent1, reserved1, ...}.
-// Each redis.call costs about a microsecond of Redis CPU beyond the command, so the common path is
-// four per scope: a period's hash gets its (fixed) expiry when created, and the reservations of a
+// Each redis.call costs Redis CPU beyond its command (0.4-1.5 us measured), so the common path
+// makes four per scope: a period's hash gets its (fixed) expiry when created, and the reservations of a
 // replica that died mid-call are released when they could change the answer (a reservation that
 // does not fit) and otherwise by calls in the first 2 ms of each second, not by every call.
 const RESERVE = `
@@ -45,10 +45,10 @@ if #missing > 0 then
   table.insert(missing, 1, -1)
   return missing
 end
+local function fits(i, limit) return spent[i] + reserved[i] < limit and spent[i] + reserved[i] + amount <= limit end
 for i = 1, n do
   local limit = tonumber(ARGV[4 + 3 * (i - 1) + 1])
-  local fits = spent[i] + reserved[i] < limit and spent[i] + reserved[i] + amount <= limit
-  if not fits or now % 1000 < 2 then
+  if not fits(i, limit) or now % 1000 < 2 then
     local z = KEYS[2 * i]
     local stale = redis.call('ZRANGEBYSCORE', z, '-inf', now)
     if #stale > 0 then
@@ -57,7 +57,7 @@ for i = 1, n do
       redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
       reserved[i] = redis.call('HINCRBY', KEYS[2 * i - 1], 'reserved', -sum)
     end
-    if spent[i] + reserved[i] >= limit or spent[i] + reserved[i] + amount > limit then return {0, i, spent[i], reserved[i]} end
+    if not fits(i, limit) then return {0, i, spent[i], reserved[i]} end
   end
 end
 local out = {1}

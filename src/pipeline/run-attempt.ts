@@ -274,25 +274,32 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     // never spans two vendor chunks.
     const emit = (events: StreamEvent[]): boolean => {
       let ok = true
+      // The run so far: its first event's bytes and the run's whole length (one view made at the end).
       let run: Buffer | undefined
+      let runLength = 0
+      const flushRun = () => {
+        if (run) ok = write(runLength === run.length ? run : Buffer.from(run.buffer, run.byteOffset, runLength)) && ok
+        run = undefined
+      }
       streamedEvents += events.length
       for (const ev of events) {
         for (const f of translator.push(ev)) {
           const b = frameBytes(f)
           if (b.length === 0) continue
-          if (run && typeof b !== 'string' && run.buffer === b.buffer && run.byteOffset + run.length === b.byteOffset) {
-            run = Buffer.from(run.buffer, run.byteOffset, run.length + b.length)
-            continue
-          }
-          if (run) ok = write(run) && ok
           if (typeof b === 'string') {
-            run = undefined
+            flushRun()
             ok = write(b) && ok
-          } else run = b
+          } else if (run && run.buffer === b.buffer && run.byteOffset + runLength === b.byteOffset) {
+            runLength += b.length
+          } else {
+            flushRun()
+            run = b
+            runLength = b.length
+          }
         }
         if (translator.error()) break
       }
-      if (run) ok = write(run) && ok
+      flushRun()
       return ok
     }
     // Backpressure: a full client socket pauses the vendor's body until it drains. The listener is
