@@ -138,6 +138,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     // Prices and budgets, after the limits (docs/costs.md).
     const pricing = createPricing(config, warn)
     const budgets = createBudgets({ config, pricing, db, redis, log })
+    own.push(() => budgets.close())
     guards.push(budgets.guard)
 
     const pipeline: PipelineDeps = {

@@ -38,6 +38,8 @@ export interface Budgets {
   /** The latest known state of every budget used by this replica in its current period (for switchboard_budget_remaining_usd). */
   budgetStates(): BudgetState[]
   readonly backend: 'memory' | 'redis'
+  /** Writes leased spend to Redis and hands the leases back. */
+  close(): Promise<void>
 }
 
 export interface BudgetDeps {
@@ -49,12 +51,19 @@ export interface BudgetDeps {
 }
 
 const MAX_STATES = 10_000
+/** A budget lease's hold lives this long without renewal (renewed every third of it while used). */
+const LEASE_TTL_MS = 15_000
+/** Local spend reaches Redis (and the other replicas' view) within this long. */
+const LEASE_FLUSH_MS = 100
 
 export function createBudgets(deps: BudgetDeps): Budgets {
   const { config, db, redis, log } = deps
   const memory = memoryCounters()
   const holdMs = config.routing.timeouts.total_ms + 60_000
-  const shared = redis ? redisCounters(redis, config.redis.key_prefix, holdMs) : undefined
+  const leases = config.redis.leases
+  const shared = redis
+    ? redisCounters(redis, config.redis.key_prefix, holdMs, leases.enabled ? { divisor: leases.divisor, maxBlock: leases.max_block, ttlMs: LEASE_TTL_MS, flushMs: LEASE_FLUSH_MS } : undefined)
+    : undefined
   const failOpen = config.redis.on_failure === 'fail-open'
   let degradedLogged = false
   // Until the first connection is up (start-up), calls wait for it briefly instead of counting
@@ -107,6 +116,7 @@ export function createBudgets(deps: BudgetDeps): Budgets {
   return {
     guard,
     backend: shared ? 'redis' : 'memory',
+    close: async () => { await shared?.close() },
     async spendThisPeriod(s: SpendScope): Promise<number | null> {
       const now = Date.now()
       if (s.type === 'team') {

@@ -8,12 +8,14 @@
 import type { Redis } from 'ioredis'
 import { batchedScript } from '../stores/redis-batch.ts'
 import { counterId, toNano, type Scope } from './scopes.ts'
-import type { BudgetCounters, ReserveResult, Totals } from './counters.ts'
+import type { Baseline, BudgetCounters, ReserveResult, Totals } from './counters.ts'
 
 // KEYS: per scope, the totals hash then the reservations zset.
-// ARGV: now, amount, member, holdMs, then per scope: limit, baseline (-1 = unknown), ttl seconds
-// (0 = none; negative = sliding, renewed on every reservation: agent runs).
-// Returns {-1, i...} (baselines needed), {0, i, spent, reserved} (refused), or {1, spent1, reserved1, ...}.
+// ARGV: now, amount, member, holdMs, lease divisor, lease max block, lease ttl ms, lease member
+// prefix, then per scope: limit, baseline (-1 = unknown), ttl seconds (0 = none; negative =
+// sliding, renewed on every reservation: agent runs), whether to claim a lease (1/0).
+// Returns {-1, i...} (baselines needed), {0, i, spent, reserved} (refused), or
+// {1, spent1, reserved1, lease1, ...} (reserved includes this call's amount and any lease claimed).
 // Each redis.call costs Redis CPU beyond its command (0.4-1.5 us measured), so the common path
 // makes four per scope: a period's hash gets its (fixed) expiry when created, and the reservations of a
 // replica that died mid-call are released when they could change the answer (a reservation that
@@ -21,6 +23,7 @@ import type { BudgetCounters, ReserveResult, Totals } from './counters.ts'
 const RESERVE = `
 local now = tonumber(ARGV[1])
 local amount = tonumber(ARGV[2])
+local div, maxBlock, leaseTtl = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local n = #KEYS / 2
 local spent, reserved = {}, {}
 local missing = {}
@@ -30,12 +33,12 @@ for i = 1, n do
   if v[1] then
     spent[i], reserved[i] = tonumber(v[1]), tonumber(v[2]) or 0
   else
-    local base = tonumber(ARGV[4 + 3 * (i - 1) + 2])
+    local base = tonumber(ARGV[8 + 4 * (i - 1) + 2])
     if base < 0 then
       missing[#missing + 1] = i
     else
       redis.call('HSET', h, 'spent', base, 'reserved', 0)
-      local ttl = tonumber(ARGV[4 + 3 * (i - 1) + 3])
+      local ttl = tonumber(ARGV[8 + 4 * (i - 1) + 3])
       if ttl ~= 0 then redis.call('EXPIRE', h, math.abs(ttl)) end
       spent[i], reserved[i] = base, 0
     end
@@ -47,7 +50,7 @@ if #missing > 0 then
 end
 local function fits(i, limit) return spent[i] + reserved[i] < limit and spent[i] + reserved[i] + amount <= limit end
 for i = 1, n do
-  local limit = tonumber(ARGV[4 + 3 * (i - 1) + 1])
+  local limit = tonumber(ARGV[8 + 4 * (i - 1) + 1])
   if not fits(i, limit) or now % 1000 < 2 then
     local z = KEYS[2 * i]
     local stale = redis.call('ZRANGEBYSCORE', z, '-inf', now)
@@ -63,17 +66,50 @@ end
 local out = {1}
 for i = 1, n do
   local h, z = KEYS[2 * i - 1], KEYS[2 * i]
-  redis.call('HINCRBY', h, 'reserved', amount)
-  redis.call('ZADD', z, now + tonumber(ARGV[4]), ARGV[3])
-  local ttl = tonumber(ARGV[4 + 3 * (i - 1) + 3])
+  local b = 8 + 4 * (i - 1)
+  -- A lease: a share of what is left held for this replica, which spends it locally.
+  local lease = 0
+  if ARGV[b + 4] == '1' and amount > 0 then
+    local blk = math.min(math.floor((tonumber(ARGV[b + 1]) - spent[i] - reserved[i] - amount) / div), maxBlock * amount)
+    if blk >= 2 * amount then lease = blk end
+  end
+  -- No member: only a lease is claimed (a replica topping up its lease ahead of need).
+  local own = ARGV[3] == '' and 0 or amount
+  if own + lease > 0 then redis.call('HINCRBY', h, 'reserved', own + lease) end
+  if ARGV[3] ~= '' then redis.call('ZADD', z, now + tonumber(ARGV[4]), ARGV[3]) end
+  if lease > 0 then redis.call('ZADD', z, now + leaseTtl, ARGV[8] .. i .. ':' .. lease) end
+  local ttl = tonumber(ARGV[b + 3])
   if ttl ~= 0 then
     redis.call('EXPIRE', z, math.abs(ttl))
     if ttl < 0 then redis.call('EXPIRE', h, -ttl) end
   end
   out[#out + 1] = spent[i]
-  out[#out + 1] = reserved[i] + amount
+  out[#out + 1] = reserved[i] + own + lease
+  out[#out + 1] = lease
 end
 return out
+`
+
+// A lease's spend so far moves from its hold to `spent`, and its members are replaced by one for
+// what is still held (renewing its expiry), or by none when the lease is returned. Only members
+// still present count as held: a lease that expired (its replica silent past the ttl) was already
+// released by another call, and is then not renewed.
+// KEYS: totals hash, reservations zset. ARGV: now, ttl ms, spend, new hold, new member, old members...
+// Returns {spent, reserved, held before}.
+const FLUSH = `
+local held = 0
+for j = 6, #ARGV do
+  if redis.call('ZREM', KEYS[2], ARGV[j]) == 1 then held = held + tonumber(string.match(ARGV[j], ':(%d+)$')) end
+end
+local hold = tonumber(ARGV[4])
+if held == 0 then hold = 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if ARGV[3] ~= '0' then redis.call('HINCRBY', KEYS[1], 'spent', ARGV[3]) end
+  if hold ~= held then redis.call('HINCRBY', KEYS[1], 'reserved', hold - held) end
+end
+if hold > 0 then redis.call('ZADD', KEYS[2], tonumber(ARGV[1]) + tonumber(ARGV[2]), ARGV[5] .. ':' .. hold) end
+local v = redis.call('HMGET', KEYS[1], 'spent', 'reserved')
+return {tonumber(v[1]) or 0, tonumber(v[2]) or 0, held}
 `
 
 // KEYS as above. ARGV: member, amount, cost. Returns {spent1, reserved1, ...}.
@@ -98,7 +134,58 @@ return out
 const RUN_TTL_S = 7 * 86_400
 const AFTER_PERIOD_S = 2 * 86_400
 
-export function redisCounters(redis: Redis, prefix: string, holdMs: number): BudgetCounters {
+/**
+ * Budget leases (docs/costs.md "Budgets across replicas"): in the script that admits a call, a
+ * replica may also hold a block of what is left of a budget (at most 1/divisor of it, at most
+ * maxBlock times the call's worst case, none when under twice that) and then reserves against it
+ * locally. The block is held in Redis like any reservation, so replicas together never commit
+ * more than the budget; the spend of local calls moves from the hold to `spent` every flushMs.
+ */
+export interface BudgetLeaseOptions {
+  divisor: number
+  maxBlock: number
+  /** A hold not renewed for this long is released by other replicas (a crashed replica's). */
+  ttlMs: number
+  /** How often local spend is written to Redis (and how stale other replicas' view of it may be). */
+  flushMs: number
+}
+
+/** A lease is handed back after this long without a local call. */
+const IDLE_MS = 2000
+
+class BudgetLease {
+  readonly hashKey: string
+  readonly zsetKey: string
+  /** Reservation members of the hold in Redis (name:amount). */
+  members: string[] = []
+  /** What Redis holds for this replica. */
+  hold = 0
+  /** Worst cases of local calls in flight. */
+  local = 0
+  /** Spend of local calls not yet written to Redis. */
+  unflushed = 0
+  /** Redis' spent, and what others hold (reserved less this hold), as last seen. */
+  spent = 0
+  othersReserved = 0
+  pending = false
+  flushing = false
+  lastUsed = 0
+  renewedAt = 0
+  constructor(hashKey: string, zsetKey: string) {
+    this.hashKey = hashKey
+    this.zsetKey = zsetKey
+  }
+
+  free(): number {
+    return this.hold - this.local - this.unflushed
+  }
+
+  totals(): Totals {
+    return { spent: this.spent + this.unflushed, reserved: this.othersReserved + this.local }
+  }
+}
+
+export function redisCounters(redis: Redis, prefix: string, holdMs: number, lease?: BudgetLeaseOptions): BudgetCounters & { close(): Promise<void> } {
   // The calls of one event-loop turn share one command per team (stores/redis-batch.ts).
   const reserveScript = batchedScript(redis, RESERVE)
   const settleScript = batchedScript(redis, SETTLE)
@@ -129,36 +216,117 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number): Bud
     if (!Number.isFinite(s.window.end)) return 0
     return Math.ceil((s.window.end - now) / 1000) + AFTER_PERIOD_S
   }
-  const pairs = (r: number[], from: number): Totals[] => {
+  const pairs = (r: number[], from: number, per = 2): Totals[] => {
     const out: Totals[] = []
-    for (let i = from; i + 1 < r.length; i += 2) out.push({ spent: r[i]!, reserved: r[i + 1]! })
+    for (let i = from; i + 1 < r.length; i += per) out.push({ spent: r[i]!, reserved: r[i + 1]! })
     return out
   }
 
-  const reserveWith = async (scopes: readonly Scope[], amount: number, token: string, baselines: Map<number, number>): Promise<number[]> => {
+  const instance = Math.random().toString(36).slice(2, 10)
+  let gen = 0
+  const leases = new Map<string, BudgetLease>()
+  /** Tokens of calls reserved against leases, and the leases they hold. */
+  const localCalls = new Map<string, BudgetLease[]>()
+  const leaseOf = (s: Scope): BudgetLease => {
+    const id = counterId(s)
+    let l = leases.get(id)
+    if (!l) {
+      const [h, z] = keysOfScope(s)
+      leases.set(id, (l = new BudgetLease(h, z)))
+    }
+    return l
+  }
+
+  /** An empty token claims leases only (no reservation of its own). */
+  const reserveWith = async (scopes: readonly Scope[], amount: number, token: string, baselines: Map<number, number>, wants: readonly boolean[] | undefined, tag: string): Promise<number[]> => {
     const now = Date.now()
-    const args: Array<string | number> = [now, amount, `${token}:${amount}`, holdMs]
-    scopes.forEach((s, i) => args.push(toNano(s.limitUsd), baselines.get(i) ?? -1, ttlOf(s, now)))
+    const args: Array<string | number> = [now, amount, token === '' ? '' : `${token}:${amount}`, holdMs, lease?.divisor ?? 1, lease?.maxBlock ?? 0, lease?.ttlMs ?? 0, tag]
+    scopes.forEach((s, i) => args.push(toNano(s.limitUsd), baselines.get(i) ?? -1, ttlOf(s, now), wants?.[i] ? 1 : 0))
     return (await reserveScript.call(keysOf(scopes), args)) as number[]
   }
 
+  /** Writes a lease's local spend to Redis, renews its hold, or (release) hands the hold back. */
+  const flush = async (l: BudgetLease, release: boolean): Promise<void> => {
+    const spend = l.unflushed
+    const hold = release ? 0 : Math.max(0, l.hold - spend)
+    const old = l.members
+    const member = `${instance}:B${++gen}`
+    l.flushing = true
+    l.unflushed -= spend
+    l.hold = l.hold - old.reduce((n, m) => n + Number(m.slice(m.lastIndexOf(':') + 1)), 0) + hold
+    l.members = []
+    l.renewedAt = Date.now()
+    try {
+      const [spent, reserved, held] = (await redis.eval(FLUSH, 2, l.hashKey, l.zsetKey, Date.now(), lease!.ttlMs, spend, hold, member, ...old)) as number[]
+      if (held === 0 && old.length > 0) {
+        // The hold expired in Redis (this replica was silent past the ttl) and was released: it is gone.
+        l.hold -= hold
+      } else if (hold > 0) {
+        l.members.push(`${member}:${hold}`)
+      }
+      l.spent = spent!
+      l.othersReserved = reserved! - l.hold
+    } catch {
+      // Unknown whether it applied: stop using the lease (its hold expires by itself in Redis).
+      l.hold = 0
+      l.members = []
+    } finally {
+      l.flushing = false
+    }
+  }
+
+  const tick = (): void => {
+    const now = Date.now()
+    for (const [id, l] of leases) {
+      if (l.flushing || l.pending) continue
+      const idle = l.local === 0 && now - l.lastUsed > IDLE_MS
+      if (l.unflushed !== 0 || (l.hold > 0 && (idle || now - l.renewedAt > lease!.ttlMs / 3))) void flush(l, idle)
+      else if (idle && l.hold === 0 && now - l.lastUsed > 60_000) leases.delete(id)
+    }
+  }
+  const timer = lease ? setInterval(tick, lease.flushMs) : undefined
+  timer?.unref()
+
   return {
     kind: 'redis',
-    async reserve(scopes, amount, token, baseline): Promise<ReserveResult> {
-      const baselines = new Map<number, number>()
-      let r = await reserveWith(scopes, amount, token, baselines)
-      if (r[0] === -1) {
-        // Counters Redis does not have (first use of a period, or Redis was emptied): start them from the ledger.
-        await Promise.all(r.slice(1).map(async (i) => baselines.set(i - 1, toNano(await baseline(scopes[i - 1]!)))))
-        r = await reserveWith(scopes, amount, token, baselines)
+    reserve(scopes, amount, token, baseline): ReserveResult | Promise<ReserveResult> {
+      let held: BudgetLease[] | undefined
+      let wants: boolean[] | undefined
+      if (lease && amount > 0) {
+        held = scopes.map(leaseOf)
+        const now = Date.now()
+        if (held.every((l) => l.free() >= amount)) {
+          const totals: Totals[] = []
+          for (const l of held) {
+            l.local += amount
+            l.lastUsed = now
+            totals.push(l.totals())
+          }
+          localCalls.set(token, held)
+          // Tops the leases up ahead of need, so calls do not wait on Redis when one runs out.
+          if (held.some((l) => !l.pending && l.free() < amount * (lease.maxBlock / 2))) {
+            const top = held.map((l) => !l.pending && l.free() < amount * (lease.maxBlock / 2))
+            held.forEach((l, i) => { if (top[i]) l.pending = true })
+            reserveShared(scopes, amount, '', baseline, held, top).catch(() => {})
+          }
+          return { ok: true, totals }
+        }
+        wants = held.map((l) => !l.pending && l.free() < amount)
+        held.forEach((l, i) => { if (wants![i]) l.pending = true })
       }
-      if (r[0] === 0) return { ok: false, index: r[1]! - 1, totals: { spent: r[2]!, reserved: r[3]! } }
-      if (r[0] !== 1) throw new Error('budget counters: could not initialize a counter')
-      return { ok: true, totals: pairs(r, 1) }
+      return reserveShared(scopes, amount, token, baseline, held, wants)
     },
-    async settle(scopes, amount, token, cost) {
-      const r = (await settleScript.call(keysOf(scopes), [`${token}:${amount}`, amount, cost])) as number[]
-      return pairs(r, 0)
+    settle(scopes, amount, token, cost) {
+      const local = localCalls.get(token)
+      if (local) {
+        localCalls.delete(token)
+        return local.map((l) => {
+          l.local -= amount
+          l.unflushed += cost
+          return l.totals()
+        })
+      }
+      return settleScript.call(keysOf(scopes), [`${token}:${amount}`, amount, cost]).then((r) => pairs(r as number[], 0))
     },
     async read(scope, baseline) {
       const [h] = keysOf([scope])
@@ -168,12 +336,51 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number): Bud
         await redis.hsetnx(h!, 'spent', base)
         v = await redis.hmget(h!, 'spent', 'reserved')
       }
-      return { spent: Number(v[0] ?? 0), reserved: Number(v[1] ?? 0) }
+      const l = leases.get(counterId(scope))
+      return { spent: Number(v[0] ?? 0) + (l?.unflushed ?? 0), reserved: Number(v[1] ?? 0) }
     },
     async claimAlert(scope) {
       const [h] = keysOf([scope])
       const ttl = Number.isFinite(scope.window.end) ? Math.ceil((scope.window.end - Date.now()) / 1000) + AFTER_PERIOD_S : RUN_TTL_S * 52
       return (await redis.set(`${h!}:alerted`, '1', 'EX', Math.max(1, ttl), 'NX')) === 'OK'
     },
+    async close() {
+      if (timer) clearInterval(timer)
+      await Promise.allSettled([...leases.values()].map((l) => (l.hold > 0 || l.unflushed !== 0 ? flush(l, true) : undefined)))
+    },
+  }
+
+  async function reserveShared(scopes: readonly Scope[], amount: number, token: string, baseline: Baseline, held: BudgetLease[] | undefined, wants: boolean[] | undefined): Promise<ReserveResult> {
+    const tag = `${instance}:L${++gen}:`
+    try {
+      const baselines = new Map<number, number>()
+      let r = await reserveWith(scopes, amount, token, baselines, wants, tag)
+      if (r[0] === -1) {
+        // Counters Redis does not have (first use of a period, or Redis was emptied): start them from the ledger.
+        await Promise.all(r.slice(1).map(async (i) => baselines.set(i - 1, toNano(await baseline(scopes[i - 1]!)))))
+        r = await reserveWith(scopes, amount, token, baselines, wants, tag)
+      }
+      if (r[0] === 0) return { ok: false, index: r[1]! - 1, totals: { spent: r[2]!, reserved: r[3]! } }
+      if (r[0] !== 1) throw new Error('budget counters: could not initialize a counter')
+      const totals = pairs(r, 1, 3)
+      if (held) {
+        const now = Date.now()
+        for (let i = 0; i < held.length; i++) {
+          const l = held[i]!
+          const block = r[3 + 3 * i]!
+          if (block > 0) {
+            l.hold += block
+            l.members.push(`${tag}${i + 1}:${block}`)
+            l.renewedAt = now
+            l.lastUsed = now
+          }
+          l.spent = totals[i]!.spent
+          l.othersReserved = Math.max(0, totals[i]!.reserved - (token === '' ? 0 : amount) - l.hold)
+        }
+      }
+      return { ok: true, totals }
+    } finally {
+      if (held && wants) held.forEach((l, i) => { if (wants[i]) l.pending = false })
+    }
   }
 }

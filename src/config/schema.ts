@@ -139,7 +139,13 @@ export const configSchema = z.strictObject({
     url: z.string().default(''),
     key_prefix: z.string().default('sb:'),
     on_failure: z.enum(['fail-open', 'fail-closed']).default('fail-open'),
-  }).default({ url: '', key_prefix: 'sb:', on_failure: 'fail-open' }),
+    // Rate-limit leases (docs/limits.md "Leases"): blocks of a large limit admitted locally.
+    leases: z.strictObject({
+      enabled: bool().default(true),
+      divisor: int(2).default(16),
+      max_block: int(2).default(256),
+    }).default({ enabled: true, divisor: 16, max_block: 256 }),
+  }).default({ url: '', key_prefix: 'sb:', on_failure: 'fail-open', leases: { enabled: true, divisor: 16, max_block: 256 } }),
   providers: z.record(z.string(), providerSchema).default({}),
   models: z.record(z.string(), modelSchema).default({}),
   routing: z.strictObject({

@@ -10,7 +10,7 @@ import type { CallInfo, CallOutcome } from '../core/call.ts'
 import type { Guard, Reservation } from '../core/ports.ts'
 import { limitExceeded, limiterUnavailable, rateLimitHeaders, type Decision } from './decision.ts'
 import { createMemoryStore, type Counters, type MemoryStore } from './memory-store.ts'
-import { createRedisStore, preloadScripts, type RedisStore } from './redis-store.ts'
+import { createRedisStore, preloadScripts, type LocalMasks, type RedisStore } from './redis-store.ts'
 import { createScopeResolver, type ScopeKind, type ScopePlan } from './scopes.ts'
 import { DAY_MS, MINUTE_MS } from './windows.ts'
 
@@ -34,7 +34,7 @@ export interface LimiterStats {
 
 export interface LimitsGuard extends Guard {
   stats(): LimiterStats
-  close(): void
+  close(): Promise<void>
 }
 
 export interface LimitsOptions {
@@ -50,6 +50,8 @@ const RETRY_SHARED_MS = 1000
 const STARTUP_WAIT_MS = 2000
 /** Slots outlive the longest request by this much before a crashed replica's slot expires. */
 const SLOT_MARGIN_MS = 30_000
+/** Leased concurrency slots live this long without renewal (renewed every third of it while used). */
+const LEASE_TTL_MS = 15_000
 
 const NO_OP: Reservation = { settle() {} }
 
@@ -70,7 +72,10 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
   const { config, redis, log } = opts
   const resolver = createScopeResolver(config, config.redis.key_prefix)
   const memory: MemoryStore = createMemoryStore()
-  const shared: RedisStore | undefined = redis ? createRedisStore(redis, config.routing.timeouts.total_ms + SLOT_MARGIN_MS) : undefined
+  const leases = config.redis.leases
+  const shared: RedisStore | undefined = redis
+    ? createRedisStore(redis, config.routing.timeouts.total_ms + SLOT_MARGIN_MS, leases.enabled ? { divisor: leases.divisor, maxBlock: leases.max_block, ttlMs: LEASE_TTL_MS } : undefined)
+    : undefined
   const failClosed = config.redis.on_failure === 'fail-closed'
   const instance = Math.random().toString(36).slice(2, 10)
   let seq = 0
@@ -170,8 +175,9 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
       if (sharedUsable()) {
         const member = `${instance}:${++seq}`
         let d: Decision | undefined
+        let local: LocalMasks
         try {
-          d = await shared.reserve(plan, tokens, member)
+          ;({ decision: d, local } = await shared.reserve(plan, tokens, member))
         } catch (err) {
           markDown(err)
         } finally {
@@ -182,7 +188,7 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
           if (!d.ok) return refuse(plan, d, tokens)
           const headers = rateLimitHeaders(plan, d)
           if (!plan.tokens && !plan.concurrency) return headers ? { headers, settle() {} } : NO_OP
-          return new LimitReservation({ kind: 'shared', store: shared, stats, member }, plan, tokens, call.estimatedInputTokens, d.now, headers)
+          return new LimitReservation({ kind: 'shared', store: shared, stats, member, local }, plan, tokens, call.estimatedInputTokens, d.now, headers)
         }
       }
       stats.degradedDecisions++
@@ -190,10 +196,12 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
       return reserveLocally(plan, tokens, call.estimatedInputTokens)
     },
     stats: () => ({ ...stats, rateLimited: { ...stats.rateLimited } }),
-    close() {
+    async close() {
       memory.close()
       unloadScripts?.()
       redis?.off('ready', onReady)
+      // Unused lease credits and leased slots go back to Redis (best effort: they expire anyway).
+      await shared?.close().catch(() => {})
     },
   }
 }
@@ -201,7 +209,7 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
 /** Where a reservation is settled: this replica's counters, or the shared ones in Redis. */
 type SettleTarget =
   | { kind: 'local'; memory: MemoryStore; counters: Counters[] }
-  | { kind: 'shared'; store: RedisStore; stats: LimiterStats; member: string }
+  | { kind: 'shared'; store: RedisStore; stats: LimiterStats; member: string; local: LocalMasks }
 
 class LimitReservation implements Reservation {
   readonly headers: Readonly<Record<string, string>> | undefined
@@ -231,6 +239,6 @@ class LimitReservation implements Reservation {
     }
     if (delta === 0 && !this.plan.concurrency) return
     // Off the request path: the response is already sent. A failure leaves the slot to its TTL.
-    t.store.settle(this.plan, t.member, delta, minute, day).catch(() => { t.stats.settleFailures++ })
+    t.store.settle(this.plan, t.member, delta, minute, day, t.local).catch(() => { t.stats.settleFailures++ })
   }
 }

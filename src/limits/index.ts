@@ -19,7 +19,7 @@ export interface Limits {
   guards: Guard[]
   health: TargetHealth
   stats(): LimiterStats
-  close(): void
+  close(): Promise<void>
 }
 
 export interface CreateLimitsOptions {

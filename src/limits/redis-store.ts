@@ -11,8 +11,9 @@
  */
 import type { Redis } from 'ioredis'
 import { batchedScript, type BatchedScript } from '../stores/redis-batch.ts'
-import type { Decision } from './decision.ts'
+import { PER_SCOPE, type Decision } from './decision.ts'
 import { CONC, TPD, TPM, type ScopePlan } from './scopes.ts'
+import { DAY_MS, MINUTE_MS, SECOND_MS } from './windows.ts'
 
 // Scripting, not the commands, is most of a request's Redis time (measured: ~5 of ~24 us are the
 // commands); each redis.call costs 0.4-1.5 us beyond its command, so the scripts make few of them.
@@ -24,45 +25,74 @@ local n = tonumber(ARGV[1])
 local tokens = tonumber(ARGV[2])
 local member = ARGV[3]
 local slotTtl = tonumber(ARGV[4])
+local div = tonumber(ARGV[5])
+local maxBlock = tonumber(ARGV[6])
+local leaseTtl = tonumber(ARGV[7])
+local leaseTag = ARGV[8]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local sec = math.floor(now / 1000)
 local min = math.floor(now / 60000)
 local day = math.floor(now / 86400000)
-local used = {}
-local renew = {}
+local reset = {(sec + 1) * 1000 - now, (min + 1) * 60000 - now, (day + 1) * 86400000 - now, (min + 1) * 60000 - now, (day + 1) * 86400000 - now}
+local counts, adds, renew, live, read = {}, {}, {}, {}, {}
 for i = 1, n do
-  local b = 4 + (i - 1) * 6
-  local rps, rpm, rpd = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
-  local tpm, tpd, conc = tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6])
-  local sn, mn, mt, dn, dt = 0, 0, 0, 0, 0
+  local b = 8 + (i - 1) * 8
+  local loc, want = tonumber(ARGV[b + 7]), tonumber(ARGV[b + 8])
+  local c = {0, 0, 0, 0, 0}
+  local windowed = false
+  for j = 1, 5 do
+    if tonumber(ARGV[b + j]) > 0 and (bit.band(loc, 2 ^ (j - 1)) == 0 or bit.band(want, 2 ^ (j - 1)) ~= 0) then windowed = true end
+  end
   renew[i] = true
-  if rps + rpm + rpd + tpm + tpd > 0 then
+  read[i] = windowed
+  if windowed then
     local v = redis.call('HMGET', KEYS[2 * i - 1], 's', 'sn', 'm', 'mn', 'mt', 'd', 'dn', 'dt')
-    if tonumber(v[1]) == sec then sn = tonumber(v[2]) or 0 end
-    if tonumber(v[3]) == min then mn = tonumber(v[4]) or 0; mt = tonumber(v[5]) or 0 end
-    if tonumber(v[6]) == day then dn = tonumber(v[7]) or 0; dt = tonumber(v[8]) or 0 end
+    if tonumber(v[1]) == sec then c[1] = tonumber(v[2]) or 0 end
+    if tonumber(v[3]) == min then c[2] = tonumber(v[4]) or 0; c[4] = tonumber(v[5]) or 0 end
+    if tonumber(v[6]) == day then c[3] = tonumber(v[7]) or 0; c[5] = tonumber(v[8]) or 0 end
     renew[i] = tonumber(v[3]) ~= min or tonumber(v[6]) ~= day
   end
-  if rps > 0 and sn + 1 > rps then return {0, i, 0, sn, (sec + 1) * 1000 - now} end
-  if rpm > 0 and mn + 1 > rpm then return {0, i, 1, mn, (min + 1) * 60000 - now} end
-  if rpd > 0 and dn + 1 > rpd then return {0, i, 2, dn, (day + 1) * 86400000 - now} end
-  if tpm > 0 and mt + tokens > tpm then return {0, i, 3, mt, (min + 1) * 60000 - now} end
-  if tpd > 0 and dt + tokens > tpd then return {0, i, 4, dt, (day + 1) * 86400000 - now} end
-  if conc > 0 then
-    local c = redis.call('ZCOUNT', KEYS[2 * i], '(' .. now, '+inf')
-    if c + 1 > conc then return {0, i, 5, c, 1000} end
+  local a = {0, 0, 0, 0, 0}
+  for j = 1, 5 do
+    local lim = tonumber(ARGV[b + j])
+    if lim > 0 and bit.band(loc, 2 ^ (j - 1)) == 0 then
+      a[j] = j <= 3 and 1 or tokens
+      if c[j] + a[j] > lim then return {0, i, j - 1, c[j], reset[j]} end
+    end
   end
-  used[i] = {sn + 1, mn + 1, dn + 1, mt + tokens, dt + tokens}
+  local conc = tonumber(ARGV[b + 6])
+  live[i] = 0
+  if conc > 0 and (bit.band(loc, 32) == 0 or bit.band(want, 32) ~= 0) then
+    live[i] = redis.call('ZCOUNT', KEYS[2 * i], '(' .. now, '+inf')
+    if bit.band(loc, 32) == 0 then
+      if live[i] + 1 > conc then return {0, i, 5, live[i], 1000} end
+      live[i] = live[i] + 1
+    end
+  end
+  counts[i], adds[i] = c, a
 end
 local out = {1, now}
 for i = 1, n do
-  local b = 4 + (i - 1) * 6
-  local u = used[i]
-  local daily = tonumber(ARGV[b + 3]) + tonumber(ARGV[b + 5]) > 0
-  if tonumber(ARGV[b + 1]) + tonumber(ARGV[b + 2]) + tonumber(ARGV[b + 4]) > 0 or daily then
+  local b = 8 + (i - 1) * 8
+  local want = tonumber(ARGV[b + 8])
+  local c, a = counts[i], adds[i]
+  local used, blocks = {}, {}
+  for j = 1, 5 do
+    used[j] = c[j] + a[j]
+    blocks[j] = 0
+    local lim = tonumber(ARGV[b + j])
+    if lim > 0 and bit.band(want, 2 ^ (j - 1)) ~= 0 then
+      -- A lease: a share of what is left, counted as used now, spent by the replica locally.
+      local unit = j <= 3 and 1 or tokens
+      local blk = math.min(math.floor((lim - used[j]) / div), maxBlock * unit)
+      if blk >= 2 * unit then blocks[j] = blk end
+    end
+  end
+  if read[i] then
+    local daily = tonumber(ARGV[b + 3]) + tonumber(ARGV[b + 5]) > 0
     local h = KEYS[2 * i - 1]
-    redis.call('HSET', h, 's', sec, 'sn', u[1], 'm', min, 'mn', u[2], 'mt', u[4], 'd', day, 'dn', u[3], 'dt', u[5])
+    redis.call('HSET', h, 's', sec, 'sn', used[1] + blocks[1], 'm', min, 'mn', used[2] + blocks[2], 'mt', used[4] + blocks[4], 'd', day, 'dn', used[3] + blocks[3], 'dt', used[5] + blocks[5])
     if renew[i] then
       if daily then
         redis.call('PEXPIRE', h, (day + 1) * 86400000 - now + 60000)
@@ -71,14 +101,34 @@ for i = 1, n do
       end
     end
   end
-  if tonumber(ARGV[b + 6]) > 0 then
+  local conc = tonumber(ARGV[b + 6])
+  local concBlock = 0
+  if conc > 0 then
     local z = KEYS[2 * i]
-    -- Slots outlive their set by construction: the set's expiry moves with every new slot.
-    redis.call('ZADD', z, now + slotTtl, member)
-    redis.call('PEXPIRE', z, slotTtl)
-    if now % 1000 < 2 then redis.call('ZREMRANGEBYSCORE', z, '-inf', now) end
+    local loc = tonumber(ARGV[b + 7])
+    if bit.band(loc, 32) == 0 then
+      -- Slots outlive their set by construction: the set's expiry moves with every new slot.
+      redis.call('ZADD', z, now + slotTtl, member)
+      redis.call('PEXPIRE', z, math.max(slotTtl, leaseTtl))
+      if now % 1000 < 2 then redis.call('ZREMRANGEBYSCORE', z, '-inf', now) end
+    end
+    if bit.band(want, 32) ~= 0 then
+      local blk = math.min(math.floor((conc - live[i]) / div), maxBlock)
+      if blk >= 2 then
+        local args = {}
+        for k = 1, blk do
+          args[2 * k - 1] = now + leaseTtl
+          args[2 * k] = leaseTag .. k
+        end
+        redis.call('ZADD', z, unpack(args))
+        redis.call('PEXPIRE', z, math.max(slotTtl, leaseTtl))
+        concBlock = blk
+      end
+    end
   end
-  for j = 1, 5 do out[#out + 1] = u[j] end
+  for j = 1, 5 do out[#out + 1] = used[j] end
+  for j = 1, 5 do out[#out + 1] = blocks[j] end
+  out[#out + 1] = concBlock
 end
 return out
 `
@@ -103,18 +153,88 @@ end
 return 1
 `
 
+const RELEASE_LUA = `
+local nm = tonumber(ARGV[1])
+if nm > 0 then redis.call('ZREM', KEYS[2], unpack(ARGV, 2, nm + 1)) end
+local fields = {{'s', 'sn'}, {'m', 'mn'}, {'d', 'dn'}, {'m', 'mt'}, {'d', 'dt'}}
+for j = 1, 5 do
+  local win, credit = ARGV[nm + 2 * j], tonumber(ARGV[nm + 2 * j + 1])
+  if credit > 0 and redis.call('HGET', KEYS[1], fields[j][1]) == win then
+    if redis.call('HINCRBY', KEYS[1], fields[j][2], -credit) < 0 then redis.call('HSET', KEYS[1], fields[j][2], 0) end
+  end
+end
+return 1
+`
+
 const keysOf = (plan: ScopePlan): string[] => {
   const keys: string[] = []
   for (const s of plan.scopes) keys.push(s.key, s.slotsKey)
   return keys
 }
 
-export interface RedisStore {
-  reserve(plan: ScopePlan, tokens: number, member: string): Promise<Decision>
-  settle(plan: ScopePlan, member: string, delta: number, minute: number, day: number): Promise<void>
+/**
+ * Leases (docs/limits.md "Leases"): a replica claims, in the script that admits a request, a block
+ * of what is left of a limit (at most 1/divisor of it, at most maxBlock requests' worth, none when
+ * that would be under two requests' worth) and then admits locally until the block is spent. The
+ * block is counted in Redis when claimed, so replicas together never admit more than the limit;
+ * near the limit blocks shrink to nothing and every request is decided in Redis, exactly.
+ */
+export interface LeaseOptions {
+  /** A block is at most this fraction's inverse of what is left (16: a sixteenth). */
+  divisor: number
+  /** A block is at most this many requests (or this many times the request's tokens). */
+  maxBlock: number
+  /** Leased concurrency slots expire this long after their last renewal (a crashed replica's return by themselves). */
+  ttlMs: number
 }
 
-/** The two scripts of one Redis client, each batched per turn and hash tag (stores/redis-batch.ts). */
+/** Bits of a per-scope mask: windows rps..tpd are bits 0-4 (positions in Scope.limits), concurrency bit 5. */
+const CONC_BIT = 1 << CONC
+const WINDOW_OF: readonly number[] = [SECOND_MS, MINUTE_MS, DAY_MS, MINUTE_MS, DAY_MS]
+/** Credits are not used this close to their window's end (the replica's clock is only an estimate of Redis'). */
+const EDGE_MS = 5
+/** Values per scope in the reservation script's reply: used (5), blocks (5), concurrency block. */
+const REPLY_PER_SCOPE = 11
+
+/** One replica's lease on one scope: credits per window, and leased concurrency slots. */
+class ScopeLease {
+  readonly hashKey: string
+  readonly slotsKey: string
+  /** Window id each credit belongs to (rps..tpd). */
+  readonly win = [-1, -1, -1, -1, -1]
+  readonly credit = [0, 0, 0, 0, 0]
+  /** Redis' count when the credit was claimed, block included: used is about seen - credit. */
+  readonly seen = [0, 0, 0, 0, 0]
+  /** Dimensions with a claim in flight (one claim at a time per dimension). */
+  pending = 0
+  slots = 0
+  inflight = 0
+  /** Members of the leased slots: [tag, count] per claim (members are tag + 1..count). */
+  tags: Array<[string, number]> = []
+  /** Used since the last renewal tick. */
+  active = false
+  constructor(hashKey: string, slotsKey: string) {
+    this.hashKey = hashKey
+    this.slotsKey = slotsKey
+  }
+}
+
+/** What a reservation took from leases: per scope, the mask of dimensions decided locally. */
+export type LocalMasks = readonly number[] | undefined
+
+export interface Reserved {
+  decision: Decision
+  local: LocalMasks
+}
+
+export interface RedisStore {
+  reserve(plan: ScopePlan, tokens: number, member: string): Promise<Reserved>
+  settle(plan: ScopePlan, member: string, delta: number, minute: number, day: number, local: LocalMasks): Promise<void>
+  /** Returns every lease to Redis (unused credits, leased slots) and stops renewing. */
+  close(): Promise<void>
+}
+
+/** The scripts of one Redis client, each batched per turn and hash tag (stores/redis-batch.ts). */
 const scriptsByClient = new WeakMap<Redis, { reserve: BatchedScript; settle: BatchedScript }>()
 function scriptsOf(redis: Redis): { reserve: BatchedScript; settle: BatchedScript } {
   let s = scriptsByClient.get(redis)
@@ -136,20 +256,247 @@ export function preloadScripts(redis: Redis): () => void {
   return () => { redis.off('ready', load) }
 }
 
-export function createRedisStore(redis: Redis, slotTtlMs: number): RedisStore {
+const NO_LEASE = { divisor: 1, maxBlock: 0, ttlMs: 0 }
+
+export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseOptions): RedisStore {
   const scripts = scriptsOf(redis)
+  const opts = lease ?? NO_LEASE
+  const leases = new Map<string, ScopeLease>()
+  const instance = Math.random().toString(36).slice(2, 10)
+  let claims = 0
+  /** Redis' clock minus ours, from the last reply: windows are Redis' (TIME). */
+  let offset = 0
+
+  const leaseOf = (hashKey: string, slotsKey: string): ScopeLease => {
+    let l = leases.get(hashKey)
+    if (!l) leases.set(hashKey, (l = new ScopeLease(hashKey, slotsKey)))
+    return l
+  }
+
+  /** Credits and slots this request can take from leases, per scope, and what to claim more of. */
+  const cover = (plan: ScopePlan, tokens: number, now: number, masks: number[], wants: number[], held: ScopeLease[]): boolean => {
+    let all = true
+    for (let i = 0; i < plan.scopes.length; i++) {
+      const scope = plan.scopes[i]!
+      const l = leaseOf(scope.key, scope.slotsKey)
+      held[i] = l
+      const lim = scope.limits
+      let m = 0
+      let w = 0
+      for (let j = 0; j < CONC; j++) {
+        if (lim[j] === 0) continue
+        const need = j < TPM ? 1 : tokens
+        const len = WINDOW_OF[j]!
+        const id = Math.floor(now / len)
+        if (l.win[j] === id && l.credit[j]! >= need && now < (id + 1) * len - EDGE_MS) m |= 1 << j
+        else {
+          all = false
+          if ((l.pending & (1 << j)) === 0) w |= 1 << j
+        }
+      }
+      if (lim[CONC]! > 0) {
+        if (l.slots - l.inflight >= 1) m |= CONC_BIT
+        else {
+          all = false
+          if ((l.pending & CONC_BIT) === 0 && l.slots < opts.maxBlock) w |= CONC_BIT
+        }
+      }
+      masks[i] = m
+      wants[i] = w
+    }
+    return all
+  }
+
+  /** Takes (sign 1) or gives back (sign -1) what the masks cover. */
+  const take = (plan: ScopePlan, tokens: number, masks: readonly number[], held: readonly ScopeLease[], sign: 1 | -1): void => {
+    for (let i = 0; i < masks.length; i++) {
+      const m = masks[i]!
+      if (m === 0) continue
+      const l = held[i]!
+      for (let j = 0; j < CONC; j++) if (m & (1 << j)) l.credit[j]! -= sign * (j < TPM ? 1 : tokens)
+      if (m & CONC_BIT) l.inflight += sign
+      l.active = true
+    }
+  }
+
+  const usedFromLeases = (plan: ScopePlan, held: readonly ScopeLease[], masks: readonly number[], used: number[]): void => {
+    for (let i = 0; i < plan.scopes.length; i++) {
+      const l = held[i]!
+      for (let j = 0; j < CONC; j++) if (masks[i]! & (1 << j)) used[i * PER_SCOPE + j] = l.seen[j]! - l.credit[j]!
+    }
+  }
+
+  /** Which leased dimensions (with no claim in flight) are down to half a full block: one turn under load admits dozens. */
+  const low = (plan: ScopePlan, tokens: number, held: readonly ScopeLease[], wants: number[]): boolean => {
+    const half = opts.maxBlock / 2
+    let any = false
+    for (let i = 0; i < plan.scopes.length; i++) {
+      const l = held[i]!
+      const lim = plan.scopes[i]!.limits
+      let w = 0
+      for (let j = 0; j < CONC; j++) {
+        if (lim[j] !== 0 && (l.pending & (1 << j)) === 0 && l.credit[j]! < half * (j < TPM ? 1 : tokens)) w |= 1 << j
+      }
+      if (lim[CONC] !== 0 && (l.pending & CONC_BIT) === 0 && l.slots - l.inflight < half && l.slots < opts.maxBlock) w |= CONC_BIT
+      wants[i] = w
+      if (w !== 0) any = true
+    }
+    return any
+  }
+
+  /**
+   * Claims blocks ahead of need, off the request path: the script runs with every limited
+   * dimension marked local (so it counts nothing for a request) and claims what `wants` names.
+   */
+  const topUp = (plan: ScopePlan, tokens: number, masks: readonly number[], wants: readonly number[], held: readonly ScopeLease[]): void => {
+    const n = plan.scopes.length
+    for (let i = 0; i < n; i++) held[i]!.pending |= wants[i]!
+    const tag = `${instance}:L${++claims}:`
+    const args: Array<string | number> = [n, tokens, '', slotTtlMs, opts.divisor, opts.maxBlock, opts.ttlMs, tag]
+    for (let i = 0; i < n; i++) args.push(...plan.scopes[i]!.limits, masks[i]!, wants[i]!)
+    scripts.reserve.call(keysOf(plan), args).then((r) => {
+      if ((r as number[])[0] === 1) claimed(plan, r as number[], held, tag)
+    }, () => {}).finally(() => {
+      for (let i = 0; i < n; i++) held[i]!.pending &= ~wants[i]!
+    })
+  }
+
+  /** Adds the blocks a reservation script's reply grants to this replica's leases. */
+  const claimed = (plan: ScopePlan, r: readonly number[], held: readonly ScopeLease[], tag: string): void => {
+    const now = r[1]!
+    offset = now - Date.now()
+    for (let i = 0; i < plan.scopes.length; i++) {
+      const l = held[i]!
+      const base = 2 + i * REPLY_PER_SCOPE
+      for (let j = 0; j < CONC; j++) {
+        const block = r[base + CONC + j]!
+        if (block === 0) continue
+        const id = Math.floor(now / WINDOW_OF[j]!)
+        if (l.win[j] !== id) {
+          l.win[j] = id
+          l.credit[j] = 0
+        }
+        l.credit[j]! += block
+        l.seen[j] = r[base + j]! + block
+      }
+      const slots = r[base + 2 * CONC]!
+      if (slots > 0) {
+        l.slots += slots
+        l.tags.push([tag, slots])
+      }
+    }
+  }
+
+  const release = (l: ScopeLease, now: number): Promise<unknown> => {
+    const members: string[] = []
+    for (const [tag, count] of l.tags) for (let k = 1; k <= count; k++) members.push(tag + k)
+    const args: Array<string | number> = [members.length, ...members]
+    for (let j = 0; j < CONC; j++) {
+      const current = l.win[j] === Math.floor(now / WINDOW_OF[j]!)
+      args.push(String(l.win[j]), current ? Math.max(0, l.credit[j]!) : 0)
+      l.credit[j] = 0
+    }
+    l.slots = 0
+    l.tags = []
+    return redis.eval(RELEASE_LUA, 2, l.hashKey, l.slotsKey, ...args)
+  }
+
+  // Leased slots are renewed while used and handed back (with unused credits) after a quiet tick.
+  const tick = (): void => {
+    const now = Date.now() + offset
+    for (const [key, l] of leases) {
+      if (l.pending !== 0) continue
+      if (!l.active && l.inflight === 0) {
+        const holds = l.slots > 0 || l.credit.some((c, j) => c > 0 && l.win[j] === Math.floor(now / WINDOW_OF[j]!))
+        if (holds) release(l, now).catch(() => {})
+        else leases.delete(key)
+      } else if (l.slots > 0) {
+        const args: Array<string | number> = []
+        for (const [tag, count] of l.tags) for (let k = 1; k <= count; k++) args.push(now + opts.ttlMs, tag + k)
+        redis.zadd(l.slotsKey, 'XX', ...args).catch(() => {})
+        redis.pexpire(l.slotsKey, Math.max(slotTtlMs, opts.ttlMs)).catch(() => {})
+      }
+      l.active = false
+    }
+  }
+  const timer = lease ? setInterval(tick, Math.max(10, Math.floor(opts.ttlMs / 3))) : undefined
+  timer?.unref()
+
   return {
     async reserve(plan, tokens, member) {
-      const args: Array<string | number> = [plan.scopes.length, tokens, member, slotTtlMs]
-      for (const s of plan.scopes) args.push(...s.limits)
-      const r = (await scripts.reserve.call(keysOf(plan), args)) as number[]
-      if (r[0] === 1) return { ok: true, now: r[1]!, used: r.slice(2) }
-      return { ok: false, scope: r[1]! - 1, limit: r[2]!, used: r[3]!, resetMs: r[4]! }
+      const n = plan.scopes.length
+      const masks: number[] = new Array<number>(n).fill(0)
+      const wants: number[] = new Array<number>(n).fill(0)
+      const held: ScopeLease[] = new Array<ScopeLease>(n)
+      if (lease) {
+        const now = Date.now() + offset
+        if (cover(plan, tokens, now, masks, wants, held)) {
+          take(plan, tokens, masks, held, 1)
+          const used: number[] = new Array<number>(n * PER_SCOPE).fill(0)
+          usedFromLeases(plan, held, masks, used)
+          if (low(plan, tokens, held, wants)) topUp(plan, tokens, masks, wants, held)
+          return { decision: { ok: true, now, used }, local: masks }
+        }
+        // What is covered is taken before the round trip, so requests of this turn never spend one credit twice.
+        take(plan, tokens, masks, held, 1)
+        for (let i = 0; i < n; i++) held[i]!.pending |= wants[i]!
+      }
+      const tag = `${instance}:L${++claims}:`
+      const args: Array<string | number> = [n, tokens, member, slotTtlMs, opts.divisor, opts.maxBlock, opts.ttlMs, tag]
+      for (let i = 0; i < n; i++) args.push(...plan.scopes[i]!.limits, masks[i]!, wants[i]!)
+      let r: number[]
+      try {
+        r = (await scripts.reserve.call(keysOf(plan), args)) as number[]
+      } catch (err) {
+        if (lease) {
+          take(plan, tokens, masks, held, -1)
+          for (let i = 0; i < n; i++) held[i]!.pending &= ~wants[i]!
+        }
+        throw err
+      }
+      if (lease) for (let i = 0; i < n; i++) held[i]!.pending &= ~wants[i]!
+      if (r[0] !== 1) {
+        if (lease) take(plan, tokens, masks, held, -1)
+        return { decision: { ok: false, scope: r[1]! - 1, limit: r[2]!, used: r[3]!, resetMs: r[4]! }, local: undefined }
+      }
+      const now = r[1]!
+      const used: number[] = new Array<number>(n * PER_SCOPE)
+      for (let i = 0; i < n; i++) {
+        const base = 2 + i * REPLY_PER_SCOPE
+        for (let j = 0; j < CONC; j++) used[i * PER_SCOPE + j] = r[base + j]!
+      }
+      if (!lease) return { decision: { ok: true, now, used }, local: undefined }
+      claimed(plan, r, held, tag)
+      usedFromLeases(plan, held, masks, used)
+      return { decision: { ok: true, now, used }, local: masks.some((m) => m !== 0) ? masks : undefined }
     },
-    async settle(plan, member, delta, minute, day) {
+    async settle(plan, member, delta, minute, day, local) {
       const args: Array<string | number> = [plan.scopes.length, delta, member, String(minute), String(day)]
-      for (const s of plan.scopes) args.push((s.limits[CONC]! > 0 ? 1 : 0) + (s.limits[TPM]! > 0 ? 2 : 0) + (s.limits[TPD]! > 0 ? 4 : 0))
-      await scripts.settle.call(keysOf(plan), args)
+      let remote = false
+      for (let i = 0; i < plan.scopes.length; i++) {
+        const s = plan.scopes[i]!
+        const m = local?.[i] ?? 0
+        if (m !== 0) {
+          const l = leases.get(s.key)
+          if (l) {
+            if (m & CONC_BIT) l.inflight--
+            if (m & (1 << TPM) && l.win[TPM] === minute) l.credit[TPM]! -= delta
+            if (m & (1 << TPD) && l.win[TPD] === day) l.credit[TPD]! -= delta
+          }
+        }
+        const flags = (s.limits[CONC]! > 0 && !(m & CONC_BIT) ? 1 : 0)
+          + (delta !== 0 && s.limits[TPM]! > 0 && !(m & (1 << TPM)) ? 2 : 0)
+          + (delta !== 0 && s.limits[TPD]! > 0 && !(m & (1 << TPD)) ? 4 : 0)
+        if (flags !== 0) remote = true
+        args.push(flags)
+      }
+      if (remote) await scripts.settle.call(keysOf(plan), args)
+    },
+    async close() {
+      if (timer) clearInterval(timer)
+      const now = Date.now() + offset
+      await Promise.allSettled([...leases.values()].map((l) => release(l, now)))
+      leases.clear()
     },
   }
 }
