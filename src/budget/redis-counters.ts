@@ -70,7 +70,8 @@ for i = 1, n do
   -- A lease: a share of what is left held for this replica, which spends it locally.
   local lease = 0
   if ARGV[b + 4] == '1' and amount > 0 then
-    local blk = math.min(math.floor((tonumber(ARGV[b + 1]) - spent[i] - reserved[i] - amount) / div), maxBlock * amount)
+    -- Whole calls' worth of this call's amount, so a lease is not left with a sliver no call fits.
+    local blk = math.min(math.floor((tonumber(ARGV[b + 1]) - spent[i] - reserved[i] - amount) / div / amount) * amount, maxBlock * amount)
     if blk >= 2 * amount then lease = blk end
   end
   -- No member: only a lease is claimed (a replica topping up its lease ahead of need).
@@ -284,6 +285,24 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
       else if (idle && l.hold === 0 && now - l.lastUsed > 60_000) leases.delete(id)
     }
   }
+  const takeLocally = (held: BudgetLease[], amount: number, token: string): Totals[] => {
+    const now = Date.now()
+    const totals: Totals[] = []
+    for (const l of held) {
+      l.local += amount
+      l.lastUsed = now
+      totals.push(l.totals())
+    }
+    localCalls.set(token, held)
+    return totals
+  }
+
+  /** Redis' totals as a script returned them (`own`: this call's amount, included in `reserved`). */
+  const seen = (l: BudgetLease, t: Totals, own: number): void => {
+    l.spent = t.spent
+    l.othersReserved = Math.max(0, t.reserved - own - l.hold)
+  }
+
   const timer = lease ? setInterval(tick, lease.flushMs) : undefined
   timer?.unref()
 
@@ -294,15 +313,8 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
       let wants: boolean[] | undefined
       if (lease && amount > 0) {
         held = scopes.map(leaseOf)
-        const now = Date.now()
         if (held.every((l) => l.free() >= amount)) {
-          const totals: Totals[] = []
-          for (const l of held) {
-            l.local += amount
-            l.lastUsed = now
-            totals.push(l.totals())
-          }
-          localCalls.set(token, held)
+          const totals = takeLocally(held, amount, token)
           // Tops the leases up ahead of need, so calls do not wait on Redis when one runs out.
           if (held.some((l) => !l.pending && l.free() < amount * (lease.maxBlock / 2))) {
             const top = held.map((l) => !l.pending && l.free() < amount * (lease.maxBlock / 2))
@@ -326,7 +338,16 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
           return l.totals()
         })
       }
-      return settleScript.call(keysOf(scopes), [`${token}:${amount}`, amount, cost]).then((r) => pairs(r as number[], 0))
+      return settleScript.call(keysOf(scopes), [`${token}:${amount}`, amount, cost]).then((r) => {
+        const totals = pairs(r as number[], 0)
+        if (lease) {
+          for (let i = 0; i < scopes.length; i++) {
+            const l = leases.get(counterId(scopes[i]!))
+            if (l) seen(l, totals[i]!, 0)
+          }
+        }
+        return totals
+      })
     },
     async read(scope, baseline) {
       const [h] = keysOf([scope])
@@ -360,7 +381,11 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
         await Promise.all(r.slice(1).map(async (i) => baselines.set(i - 1, toNano(await baseline(scopes[i - 1]!)))))
         r = await reserveWith(scopes, amount, token, baselines, wants, tag)
       }
-      if (r[0] === 0) return { ok: false, index: r[1]! - 1, totals: { spent: r[2]!, reserved: r[3]! } }
+      if (r[0] === 0) {
+        // A lease claimed in the same batch may hold the room this call was refused for: then it fits there.
+        if (held && token !== '' && held.every((l) => l.free() >= amount)) return { ok: true, totals: takeLocally(held, amount, token) }
+        return { ok: false, index: r[1]! - 1, totals: { spent: r[2]!, reserved: r[3]! } }
+      }
       if (r[0] !== 1) throw new Error('budget counters: could not initialize a counter')
       const totals = pairs(r, 1, 3)
       if (held) {
@@ -374,8 +399,7 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
             l.renewedAt = now
             l.lastUsed = now
           }
-          l.spent = totals[i]!.spent
-          l.othersReserved = Math.max(0, totals[i]!.reserved - (token === '' ? 0 : amount) - l.hold)
+          seen(l, totals[i]!, token === '' ? 0 : amount)
         }
       }
       return { ok: true, totals }

@@ -307,13 +307,15 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
     return all
   }
 
-  /** Takes (sign 1) or gives back (sign -1) what the masks cover. */
-  const take = (plan: ScopePlan, tokens: number, masks: readonly number[], held: readonly ScopeLease[], sign: 1 | -1): void => {
+  /** Takes (sign 1) or gives back (sign -1) what the masks cover; a credit is given back only to the window it was taken from. */
+  const take = (plan: ScopePlan, tokens: number, masks: readonly number[], held: readonly ScopeLease[], sign: 1 | -1, now: number): void => {
     for (let i = 0; i < masks.length; i++) {
       const m = masks[i]!
       if (m === 0) continue
       const l = held[i]!
-      for (let j = 0; j < CONC; j++) if (m & (1 << j)) l.credit[j]! -= sign * (j < TPM ? 1 : tokens)
+      for (let j = 0; j < CONC; j++) {
+        if (m & (1 << j) && (sign === 1 || l.win[j] === Math.floor(now / WINDOW_OF[j]!))) l.credit[j]! -= sign * (j < TPM ? 1 : tokens)
+      }
       if (m & CONC_BIT) l.inflight += sign
       l.active = true
     }
@@ -384,6 +386,8 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
         l.slots += slots
         l.tags.push([tag, slots])
       }
+      // A block just claimed is kept at least until the next tick (not handed back as idle).
+      if (slots > 0 || r.slice(base + CONC, base + 2 * CONC).some((b) => b > 0)) l.active = true
     }
   }
 
@@ -428,17 +432,18 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
       const masks: number[] = new Array<number>(n).fill(0)
       const wants: number[] = new Array<number>(n).fill(0)
       const held: ScopeLease[] = new Array<ScopeLease>(n)
+      const takenAt = Date.now() + offset
       if (lease) {
-        const now = Date.now() + offset
+        const now = takenAt
         if (cover(plan, tokens, now, masks, wants, held)) {
-          take(plan, tokens, masks, held, 1)
+          take(plan, tokens, masks, held, 1, now)
           const used: number[] = new Array<number>(n * PER_SCOPE).fill(0)
           usedFromLeases(plan, held, masks, used)
           if (low(plan, tokens, held, wants)) topUp(plan, tokens, masks, wants, held)
           return { decision: { ok: true, now, used }, local: masks }
         }
         // What is covered is taken before the round trip, so requests of this turn never spend one credit twice.
-        take(plan, tokens, masks, held, 1)
+        take(plan, tokens, masks, held, 1, now)
         for (let i = 0; i < n; i++) held[i]!.pending |= wants[i]!
       }
       const tag = `${instance}:L${++claims}:`
@@ -449,14 +454,25 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
         r = (await scripts.reserve.call(keysOf(plan), args)) as number[]
       } catch (err) {
         if (lease) {
-          take(plan, tokens, masks, held, -1)
+          take(plan, tokens, masks, held, -1, takenAt)
           for (let i = 0; i < n; i++) held[i]!.pending &= ~wants[i]!
         }
         throw err
       }
       if (lease) for (let i = 0; i < n; i++) held[i]!.pending &= ~wants[i]!
       if (r[0] !== 1) {
-        if (lease) take(plan, tokens, masks, held, -1)
+        if (lease) {
+          take(plan, tokens, masks, held, -1, takenAt)
+          // A claim answered in the same batch may have taken the room this call was refused for:
+          // then this replica holds it, and the call is admitted from the lease.
+          const now = Date.now() + offset
+          if (cover(plan, tokens, now, masks, wants, held)) {
+            take(plan, tokens, masks, held, 1, now)
+            const used: number[] = new Array<number>(n * PER_SCOPE).fill(0)
+            usedFromLeases(plan, held, masks, used)
+            return { decision: { ok: true, now, used }, local: masks }
+          }
+        }
         return { decision: { ok: false, scope: r[1]! - 1, limit: r[2]!, used: r[3]!, resetMs: r[4]! }, local: undefined }
       }
       const now = r[1]!

@@ -38,10 +38,13 @@ function redisBackend(slotTtlMs = 60_000): StoreUnderTest {
   return {
     async reserve(plan, tokens) {
       const member = `m${++n}`
-      const d = await store.reserve(plan, tokens, member)
-      return { d, settle: async (delta) => { if (d.ok) await store.settle(plan, member, delta, minuteOf(d.now), dayOf(d.now)) } }
+      const { decision: d, local } = await store.reserve(plan, tokens, member)
+      return { d, settle: async (delta) => { if (d.ok) await store.settle(plan, member, delta, minuteOf(d.now), dayOf(d.now), local) } }
     },
-    async close() { client.disconnect() },
+    async close() {
+      await store.close()
+      client.disconnect()
+    },
   }
 }
 
@@ -148,10 +151,10 @@ describe.skipIf(!redisAvailable)('redis store: every key it writes expires by it
     try {
       const plan = planFor(`sbtest:${runId()}:`, undefined, { rpm: 100, tpd: 100_000, concurrency: 5 })
       const [scope] = plan.scopes
-      expect((await store.reserve(plan, 10, 'a')).ok).toBe(true)
+      expect((await store.reserve(plan, 10, 'a')).decision.ok).toBe(true)
       await sleep(350)
       // The first slot expired without a settlement (a crashed replica); new slots still count right.
-      const d = await store.reserve(plan, 10, 'b')
+      const d = (await store.reserve(plan, 10, 'b')).decision
       expect(d.ok && [d.used[RPM], d.used[TPD]]).toEqual([2, 20])
       const [hashTtl, setTtl, live] = await Promise.all([client.pttl(scope!.key), client.pttl(scope!.slotsKey), client.zcount(scope!.slotsKey, `(${Date.now()}`, '+inf')])
       expect(hashTtl).toBeGreaterThan(0)

@@ -1,0 +1,65 @@
+/**
+ * Leases end to end: two gateways on the real Redis share a rate limit and a budget large enough to
+ * be leased. Together they admit exactly the limit, and once both have shut down (handing their
+ * leases back) Redis holds exactly what was admitted and spent, nothing held.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
+import { startStandIn, json, chatCompletion, type StandIn } from '../helpers/stand-in.ts'
+import { runId, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { REDIS_URL, chat } from './ledger-support.ts'
+import { redisAvailable } from '../helpers/services.ts'
+import { awayFromBoundary } from '../unit/limits/support.ts'
+
+const KEY = 'sk-sb-leases-key-000001'
+
+describe.skipIf(!redisAvailable)('leases across two gateways (real Redis)', () => {
+  let vendor: StandIn
+  let gws: TestGateway[] = []
+  let client: Redis
+  const prefix = `sbtest:${runId()}:`
+  const config = () => `
+redis: { url: "${REDIS_URL}", key_prefix: "${prefix}" }
+providers:
+  up: { type: openai, base_url: ${vendor.url}/v1, keys: ["sk-vendor"] }
+models:
+  m: { targets: [{ provider: up, model: priced }], pricing: { input: 0, output: 1000 } }
+routing: { retries: { max_attempts: 1 } }
+teams:
+  shared:
+    budget: { usd: 100, period: daily }
+    keys: { k: { key: "${KEY}", limits: { rpm: 300 } } }
+`
+  beforeAll(async () => {
+    client = new Redis(REDIS_URL)
+    vendor = await startStandIn(json(200, chatCompletion('ok', 'priced', { prompt_tokens: 7, completion_tokens: 10, total_tokens: 17 })))
+    gws = [await startTestGateway(config()), await startTestGateway(config())]
+  })
+  afterAll(async () => {
+    for (const g of gws) await g.stop()
+    await vendor?.close()
+    client?.disconnect()
+  })
+
+  it('admit exactly the limit, and leave Redis exact after shutdown', { timeout: 30_000 }, async () => {
+    await awayFromBoundary(60_000, 15_000)
+    const body = { model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }
+    const statuses: number[] = []
+    // One at a time, alternating: each gateway spends its own lease on its turns.
+    for (let i = 0; i < 4; i++) statuses.push((await chat(gws[i % 2]!.url, KEY, body)).status)
+    // Each gateway has claimed a block (a sixteenth of what was left): Redis counts it already.
+    const [limits] = await client.keys(`{${prefix}t:shared}:k:*`)
+    expect(Number(await client.hget(limits!, 'mn'))).toBeGreaterThan(30)
+    for (let i = 4; i < 400; i++) statuses.push((await chat(gws[i % 2]!.url, KEY, body)).status)
+    expect(statuses.filter((s) => s === 200)).toHaveLength(300)
+    expect(statuses.filter((s) => s === 429)).toHaveLength(100)
+    expect(vendor.received).toHaveLength(300)
+    for (const g of gws) await g.stop()
+    gws = []
+    expect(Number(await client.hget(limits!, 'mn'))).toBe(300)
+    const [budget] = (await client.keys(`${prefix}budget:*`)).filter((k) => !k.endsWith(':r') && !k.endsWith(':alerted'))
+    const [spent, reserved] = await client.hmget(budget!, 'spent', 'reserved')
+    // 300 calls of 10 output tokens at $1000 per million: $3.00, in nano-dollars.
+    expect([Number(spent), Number(reserved)]).toEqual([3e9, 0])
+  })
+})

@@ -1,0 +1,149 @@
+/**
+ * Rate-limit leases against the real Redis, with two stores as two replicas: a block of a large
+ * limit is claimed in the admitting script and spent locally, yet the replicas together never
+ * admit more than the limit; near the limit every request is decided in Redis; leased slots and
+ * unused credits go back to Redis when idle or closed, and a silent replica's slots expire.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
+import { configSchema } from '../../../src/config/schema.ts'
+import type { Principal } from '../../../src/core/call.ts'
+import { createRedisStore, type LeaseOptions, type LocalMasks, type RedisStore } from '../../../src/limits/redis-store.ts'
+import { CONC, RPM, TPM, createScopeResolver, type ScopePlan } from '../../../src/limits/scopes.ts'
+import { runId } from '../../helpers/gateway.ts'
+import { REDIS_URL, awayFromBoundary, redisAvailable, sleep } from './support.ts'
+
+const LEASE: LeaseOptions = { divisor: 16, maxBlock: 256, ttlMs: 600 }
+const minuteOf = (now: number) => Math.floor(now / 60_000)
+const dayOf = (now: number) => Math.floor(now / 86_400_000)
+
+const planFor = (prefix: string, keyLimits: object): ScopePlan => {
+  const config = configSchema.parse({ teams: { t: { keys: { k: { key: 'x', limits: keyLimits } } } } })
+  const p: Principal = { keyId: 'cfg:t/k', keyName: 'k', team: 't' }
+  return createScopeResolver(config, prefix).resolve(p, 'm')!
+}
+
+interface Replica { client: Redis; store: RedisStore }
+let open: Replica[] = []
+const replica = (lease: LeaseOptions | null = LEASE): Replica => {
+  const client = new Redis(REDIS_URL)
+  const r = { client, store: createRedisStore(client, 60_000, lease ?? undefined) }
+  open.push(r)
+  return r
+}
+afterEach(async () => {
+  for (const r of open) {
+    await r.store.close()
+    r.client.disconnect()
+  }
+  open = []
+})
+
+let seq = 0
+const reserve = async (r: Replica, plan: ScopePlan, tokens = 1) => {
+  const member = `m${++seq}`
+  const { decision: d, local } = await r.store.reserve(plan, tokens, member)
+  return { d, local, settle: (delta = 0) => (d.ok ? r.store.settle(plan, member, delta, minuteOf(d.now), dayOf(d.now), local) : Promise.resolve()) }
+}
+const isLocal = (local: LocalMasks, bit: number) => ((local?.[0] ?? 0) & (1 << bit)) !== 0
+const redisCount = async (client: Redis, plan: ScopePlan, field: string) => Number(await client.hget(plan.scopes[0]!.key, field) ?? 0)
+
+describe.skipIf(!redisAvailable)('rate-limit leases (two replicas, real Redis)', () => {
+  it('admits exactly the limit across replicas, most of it decided locally, and hands unused credit back on close', async () => {
+    await awayFromBoundary(60_000, 8000)
+    const plan = planFor(`sbtest:${runId()}:`, { rpm: 1000 })
+    const [a, b] = [replica(), replica()]
+    let admitted = 0
+    let local = 0
+    // One at a time, alternating: each replica spends its own credit on its turns.
+    for (let i = 0; i < 1200; i++) {
+      const r = await reserve(i % 2 ? b : a, plan)
+      if (r.d.ok) admitted++
+      if (isLocal(r.local, RPM)) local++
+    }
+    expect(admitted).toBe(1000)
+    expect(local).toBeGreaterThan(800)
+    // Fresh replicas: a small limit (under two requests per block) is never leased.
+    const small = planFor(`sbtest:${runId()}:`, { rpm: 20 })
+    const smallRuns = await Promise.all(Array.from({ length: 25 }, (_, i) => reserve(i % 2 ? b : a, small)))
+    expect(smallRuns.filter((r) => r.d.ok).length).toBe(20)
+    expect(smallRuns.some((r) => r.local)).toBe(false)
+  })
+
+  it('never lets concurrent bursts on two replicas exceed the limit', async () => {
+    await awayFromBoundary(60_000, 8000)
+    const plan = planFor(`sbtest:${runId()}:`, { rpm: 600 })
+    const [a, b] = [replica(), replica()]
+    const runs = await Promise.all(Array.from({ length: 800 }, (_, i) => reserve(i % 2 ? b : a, plan)))
+    const admitted = runs.filter((r) => r.d.ok).length
+    expect(admitted).toBeLessThanOrEqual(600)
+    // Credit still held by a replica is counted in Redis: after both hand theirs back, Redis counts
+    // exactly what was admitted.
+    await a.store.close()
+    await b.store.close()
+    expect(await redisCount(a.client, plan, 'mn')).toBe(admitted)
+  })
+
+  it('refunds unused tokens to the local credit; a bigger actual use is taken from it', async () => {
+    await awayFromBoundary(60_000, 5000)
+    const plan = planFor(`sbtest:${runId()}:`, { tpm: 100_000_000 })
+    const a = replica()
+    await (await reserve(a, plan, 1000)).settle(0) // claims a full block: 256 requests' worth
+    const first = await reserve(a, plan, 1000)
+    expect(isLocal(first.local, TPM)).toBe(true)
+    expect(first.d.ok && first.d.used[TPM]).toBe(2000)
+    await first.settle(100 - 1000)
+    const second = await reserve(a, plan, 1000)
+    expect(second.d.ok && second.d.used[TPM]).toBe(1100 + 1000)
+    await second.settle(5000 - 1000)
+    const third = await reserve(a, plan, 1000)
+    expect(third.d.ok && third.d.used[TPM]).toBe(1100 + 5000 + 1000)
+    // Redis counted the block when it was claimed, not each local reservation.
+    expect(await redisCount(a.client, plan, 'mt')).toBe(1000 + 256 * 1000)
+  })
+
+  it('leases concurrency slots: the replicas never hold more in flight than the limit, and idle slots go back', async () => {
+    const plan = planFor(`sbtest:${runId()}:`, { concurrency: 200 })
+    const [a, b] = [replica(), replica()]
+    await (await reserve(a, plan)).settle() // claims 12 slots (a sixteenth of what is free)
+    const aRuns = await Promise.all(Array.from({ length: 10 }, () => reserve(a, plan)))
+    expect(aRuns.every((r) => r.d.ok && isLocal(r.local, CONC))).toBe(true)
+    const bRuns = await Promise.all(Array.from({ length: 200 }, () => reserve(b, plan)))
+    const bAdmitted = bRuns.filter((r) => r.d.ok).length
+    expect(bAdmitted).toBeGreaterThan(150)
+    expect(10 + bAdmitted).toBeLessThanOrEqual(200)
+    expect(await a.client.zcount(plan.scopes[0]!.slotsKey, `(${Date.now()}`, '+inf')).toBeLessThanOrEqual(200)
+    for (const r of [...aRuns, ...bRuns]) await r.settle()
+    // A replica that stays quiet for a renewal tick hands its slots back: then one replica gets them all.
+    await sleep(3 * LEASE.ttlMs)
+    expect(await a.client.zcount(plan.scopes[0]!.slotsKey, `(${Date.now()}`, '+inf')).toBe(0)
+    const again = await Promise.all(Array.from({ length: 200 }, () => reserve(a, plan)))
+    expect(again.filter((r) => r.d.ok).length).toBe(200)
+    expect((await reserve(b, plan)).d.ok).toBe(false)
+  })
+
+  it('a replica that goes silent loses its leased slots once their ttl passes', async () => {
+    const plan = planFor(`sbtest:${runId()}:`, { concurrency: 400 })
+    const dead = replica()
+    await (await reserve(dead, plan)).settle() // claims 24 slots
+    const held = await Promise.all(Array.from({ length: 20 }, () => reserve(dead, plan)))
+    expect(held.every((r) => r.d.ok && isLocal(r.local, CONC))).toBe(true)
+    // The replica dies: no renewals, no settlements.
+    dead.client.disconnect()
+    const live = replica()
+    const during = await Promise.all(Array.from({ length: 400 }, () => reserve(live, plan)))
+    expect(during.filter((r) => r.d.ok).length).toBeLessThanOrEqual(400 - 20)
+    for (const r of during) await r.settle()
+    await sleep(LEASE.ttlMs + 100)
+    const after = await Promise.all(Array.from({ length: 400 }, () => reserve(live, plan)))
+    expect(after.filter((r) => r.d.ok).length).toBe(400)
+  })
+
+  it('without leases (redis.leases.enabled: false) every request is decided in Redis', async () => {
+    await awayFromBoundary(60_000, 3000)
+    const plan = planFor(`sbtest:${runId()}:`, { rpm: 1000 })
+    const a = replica(null)
+    for (let i = 0; i < 20; i++) expect((await reserve(a, plan)).local).toBeUndefined()
+    expect(await redisCount(a.client, plan, 'mn')).toBe(20)
+  })
+})
