@@ -159,7 +159,7 @@ if nm > 0 then redis.call('ZREM', KEYS[2], unpack(ARGV, 2, nm + 1)) end
 local fields = {{'s', 'sn'}, {'m', 'mn'}, {'d', 'dn'}, {'m', 'mt'}, {'d', 'dt'}}
 for j = 1, 5 do
   local win, credit = ARGV[nm + 2 * j], tonumber(ARGV[nm + 2 * j + 1])
-  if credit > 0 and redis.call('HGET', KEYS[1], fields[j][1]) == win then
+  if credit ~= 0 and redis.call('HGET', KEYS[1], fields[j][1]) == win then
     if redis.call('HINCRBY', KEYS[1], fields[j][2], -credit) < 0 then redis.call('HSET', KEYS[1], fields[j][2], 0) end
   end
 end
@@ -397,7 +397,8 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
     const args: Array<string | number> = [members.length, ...members]
     for (let j = 0; j < CONC; j++) {
       const current = l.win[j] === Math.floor(now / WINDOW_OF[j]!)
-      args.push(String(l.win[j]), current ? Math.max(0, l.credit[j]!) : 0)
+      // A negative credit is an overshoot (tokens used beyond the reservation): it is charged.
+      args.push(String(l.win[j]), current ? l.credit[j]! : 0)
       l.credit[j] = 0
     }
     l.slots = 0
@@ -411,13 +412,20 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
     for (const [key, l] of leases) {
       if (l.pending !== 0) continue
       if (!l.active && l.inflight === 0) {
-        const holds = l.slots > 0 || l.credit.some((c, j) => c > 0 && l.win[j] === Math.floor(now / WINDOW_OF[j]!))
+        const holds = l.slots > 0 || l.credit.some((c, j) => c !== 0 && l.win[j] === Math.floor(now / WINDOW_OF[j]!))
         if (holds) release(l, now).catch(() => {})
         else leases.delete(key)
       } else if (l.slots > 0) {
         const args: Array<string | number> = []
         for (const [tag, count] of l.tags) for (let k = 1; k <= count; k++) args.push(now + opts.ttlMs, tag + k)
-        redis.zadd(l.slotsKey, 'XX', ...args).catch(() => {})
+        // CH counts the members renewed: fewer than held means some expired (this replica was
+        // silent past the ttl, or Redis lost them) and may be counted by others now: forget them all.
+        const held = args.length / 2
+        const forget = () => {
+          l.slots = 0
+          l.tags = []
+        }
+        redis.zadd(l.slotsKey, 'XX', 'CH', ...args).then((renewed) => { if (Number(renewed) < held) forget() }, forget)
         redis.pexpire(l.slotsKey, Math.max(slotTtlMs, opts.ttlMs)).catch(() => {})
       }
       l.active = false

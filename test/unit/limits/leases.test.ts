@@ -139,6 +139,22 @@ describe.skipIf(!redisAvailable)('rate-limit leases (two replicas, real Redis)',
     expect(after.filter((r) => r.d.ok).length).toBe(400)
   })
 
+  it('forgets leased slots that are gone from Redis when it renews them', async () => {
+    const plan = planFor(`sbtest:${runId()}:`, { concurrency: 400 })
+    const a = replica()
+    await (await reserve(a, plan)).settle() // claims 24 slots
+    const held = await reserve(a, plan)
+    expect(isLocal(held.local, CONC)).toBe(true)
+    // Its slots vanish from Redis (expired and swept while the replica was stalled).
+    const members = (await a.client.zrange(plan.scopes[0]!.slotsKey, '0', '-1')).filter((m) => m.includes(':L'))
+    expect(members.length).toBe(24)
+    await a.client.zrem(plan.scopes[0]!.slotsKey, ...members)
+    await sleep(LEASE.ttlMs / 3 + 100) // one renewal tick
+    // Not admitted on slots nobody counts any more: decided in Redis (which claims a new block).
+    expect(isLocal((await reserve(a, plan)).local, CONC)).toBe(false)
+    await held.settle()
+  })
+
   it('without leases (redis.leases.enabled: false) every request is decided in Redis', async () => {
     await awayFromBoundary(60_000, 3000)
     const plan = planFor(`sbtest:${runId()}:`, { rpm: 1000 })
