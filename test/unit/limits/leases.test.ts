@@ -155,6 +155,19 @@ describe.skipIf(!redisAvailable)('rate-limit leases (two replicas, real Redis)',
     await held.settle()
   })
 
+  it("never spends a window's credit in the next window", async () => {
+    const plan = planFor(`sbtest:${runId()}:`, { rps: 1000 })
+    const a = replica()
+    await awayFromBoundary(1000, 300)
+    await (await reserve(a, plan)).settle() // claims a block of this second
+    const inSecond = await reserve(a, plan)
+    expect(isLocal(inSecond.local, 0)).toBe(true)
+    await sleep(1000 - (Date.now() % 1000) + 20) // into the next second
+    const next = await reserve(a, plan)
+    expect(next.local).toBeUndefined() // decided in Redis, which claims a block of the new second
+    expect(next.d.ok && next.d.used[0]).toBe(1)
+  })
+
   it('without leases (redis.leases.enabled: false) every request is decided in Redis', async () => {
     await awayFromBoundary(60_000, 3000)
     const plan = planFor(`sbtest:${runId()}:`, { rpm: 1000 })
