@@ -78,7 +78,7 @@ for i = 1, n do
   local own = ARGV[3] == '' and 0 or amount
   if own + lease > 0 then redis.call('HINCRBY', h, 'reserved', own + lease) end
   if ARGV[3] ~= '' then redis.call('ZADD', z, now + tonumber(ARGV[4]), ARGV[3]) end
-  if lease > 0 then redis.call('ZADD', z, now + leaseTtl, ARGV[8] .. i .. ':' .. lease) end
+  if lease > 0 then redis.call('ZADD', z, now + leaseTtl, ARGV[8] .. i .. ':' .. string.format('%d', lease)) end
   local ttl = tonumber(ARGV[b + 3])
   if ttl ~= 0 then
     redis.call('EXPIRE', z, math.abs(ttl))
@@ -96,21 +96,21 @@ return out
 // still present count as held: a lease that expired (its replica silent past the ttl) was already
 // released by another call, and is then not renewed.
 // KEYS: totals hash, reservations zset. ARGV: now, ttl ms, spend, new hold, new member, old members...
-// Returns {spent, reserved, held before}.
+// The new hold is at most what is still held less the spend: a member another call released (it
+// had expired) is not put back. Returns {spent, reserved, held before, new hold}.
 const FLUSH = `
 local held = 0
 for j = 6, #ARGV do
   if redis.call('ZREM', KEYS[2], ARGV[j]) == 1 then held = held + tonumber(string.match(ARGV[j], ':(%d+)$')) end
 end
-local hold = tonumber(ARGV[4])
-if held == 0 then hold = 0 end
+local hold = math.min(tonumber(ARGV[4]), math.max(0, held - tonumber(ARGV[3])))
 if redis.call('EXISTS', KEYS[1]) == 1 then
   if ARGV[3] ~= '0' then redis.call('HINCRBY', KEYS[1], 'spent', ARGV[3]) end
   if hold ~= held then redis.call('HINCRBY', KEYS[1], 'reserved', hold - held) end
 end
-if hold > 0 then redis.call('ZADD', KEYS[2], tonumber(ARGV[1]) + tonumber(ARGV[2]), ARGV[5] .. ':' .. hold) end
+if hold > 0 then redis.call('ZADD', KEYS[2], tonumber(ARGV[1]) + tonumber(ARGV[2]), ARGV[5] .. ':' .. string.format('%d', hold)) end
 local v = redis.call('HMGET', KEYS[1], 'spent', 'reserved')
-return {tonumber(v[1]) or 0, tonumber(v[2]) or 0, held}
+return {tonumber(v[1]) or 0, tonumber(v[2]) or 0, held, hold}
 `
 
 // KEYS as above. ARGV: member, amount, cost. Returns {spent1, reserved1, ...}.
@@ -165,6 +165,8 @@ class BudgetLease {
   local = 0
   /** Spend of local calls not yet written to Redis. */
   unflushed = 0
+  /** The last block granted: a top-up is due when less than half of it is free. */
+  grant = 0
   /** Redis' spent, and what others hold (reserved less this hold), as last seen. */
   spent = 0
   othersReserved = 0
@@ -258,15 +260,13 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
     l.members = []
     l.renewedAt = Date.now()
     try {
-      const [spent, reserved, held] = (await redis.eval(FLUSH, 2, l.hashKey, l.zsetKey, Date.now(), lease!.ttlMs, spend, hold, member, ...old)) as number[]
-      if (held === 0 && old.length > 0) {
-        // The hold expired in Redis (this replica was silent past the ttl) and was released: it is gone.
-        l.hold -= hold
-      } else if (hold > 0) {
-        l.members.push(`${member}:${hold}`)
-      }
+      const [spent, reserved, , kept] = (await redis.eval(FLUSH, 2, l.hashKey, l.zsetKey, Date.now(), lease!.ttlMs, spend, hold, member, ...old)) as number[]
+      // Less is kept when part of the hold had expired in Redis (this replica was silent past the
+      // ttl) and another call released it: that part is gone.
+      l.hold -= hold - kept!
+      if (kept! > 0) l.members.push(`${member}:${kept}`)
       l.spent = spent!
-      l.othersReserved = reserved! - l.hold
+      l.othersReserved = Math.max(0, reserved! - l.hold)
     } catch {
       // Unknown whether it applied: stop using the lease (its hold expires by itself in Redis).
       l.hold = 0
@@ -316,8 +316,10 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
         if (held.every((l) => l.free() >= amount)) {
           const totals = takeLocally(held, amount, token)
           // Tops the leases up ahead of need, so calls do not wait on Redis when one runs out.
-          if (held.some((l) => !l.pending && l.free() < amount * (lease.maxBlock / 2))) {
-            const top = held.map((l) => !l.pending && l.free() < amount * (lease.maxBlock / 2))
+          // At half the block last granted (not of a full one: a small budget's blocks are small,
+          // and a fixed level would claim on every call and hoard the budget).
+          if (held.some((l) => !l.pending && l.free() < l.grant / 2)) {
+            const top = held.map((l) => !l.pending && l.free() < l.grant / 2)
             held.forEach((l, i) => { if (top[i]) l.pending = true })
             reserveShared(scopes, amount, '', baseline, held, top).catch(() => {})
           }
@@ -394,9 +396,12 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
           const l = held[i]!
           const block = r[3 + 3 * i]!
           if (block > 0) {
+            // Renewal is due a third of the ttl after the oldest member not renewed since: a new
+            // block does not postpone it (the older members would expire while in use).
+            if (l.members.length === 0) l.renewedAt = now
             l.hold += block
+            l.grant = block
             l.members.push(`${tag}${i + 1}:${block}`)
-            l.renewedAt = now
             l.lastUsed = now
           }
           seen(l, totals[i]!, token === '' ? 0 : amount)

@@ -207,8 +207,14 @@ class ScopeLease {
   readonly seen = [0, 0, 0, 0, 0]
   /** Dimensions with a claim in flight (one claim at a time per dimension). */
   pending = 0
+  /** Size of the last block granted per window, and of slots: a top-up is due at half of it. */
+  readonly grant = [0, 0, 0, 0, 0]
+  slotGrant = 0
   slots = 0
+  /** Requests in flight on leased slots. */
   inflight = 0
+  /** Requests in flight that took anything from this lease (their settlement comes back here). */
+  users = 0
   /** Members of the leased slots: [tag, count] per claim (members are tag + 1..count). */
   tags: Array<[string, number]> = []
   /** Used since the last renewal tick. */
@@ -317,6 +323,7 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
         if (m & (1 << j) && (sign === 1 || l.win[j] === Math.floor(now / WINDOW_OF[j]!))) l.credit[j]! -= sign * (j < TPM ? 1 : tokens)
       }
       if (m & CONC_BIT) l.inflight += sign
+      l.users += sign
       l.active = true
     }
   }
@@ -328,18 +335,22 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
     }
   }
 
-  /** Which leased dimensions (with no claim in flight) are down to half a full block: one turn under load admits dozens. */
-  const low = (plan: ScopePlan, tokens: number, held: readonly ScopeLease[], wants: number[]): boolean => {
-    const half = opts.maxBlock / 2
+  /**
+   * Which leased dimensions (with no claim in flight) are down to half the block last granted: one
+   * turn under load admits dozens, so the next block is claimed before this one runs out. Half of
+   * the block granted, not of a full one: a small limit's blocks are small, and topping up at a
+   * fixed level would claim on every request and hoard the limit.
+   */
+  const low = (plan: ScopePlan, held: readonly ScopeLease[], wants: number[]): boolean => {
     let any = false
     for (let i = 0; i < plan.scopes.length; i++) {
       const l = held[i]!
       const lim = plan.scopes[i]!.limits
       let w = 0
       for (let j = 0; j < CONC; j++) {
-        if (lim[j] !== 0 && (l.pending & (1 << j)) === 0 && l.credit[j]! < half * (j < TPM ? 1 : tokens)) w |= 1 << j
+        if (lim[j] !== 0 && (l.pending & (1 << j)) === 0 && l.credit[j]! < l.grant[j]! / 2) w |= 1 << j
       }
-      if (lim[CONC] !== 0 && (l.pending & CONC_BIT) === 0 && l.slots - l.inflight < half && l.slots < opts.maxBlock) w |= CONC_BIT
+      if (lim[CONC] !== 0 && (l.pending & CONC_BIT) === 0 && l.slots - l.inflight < l.slotGrant / 2 && l.slots < opts.maxBlock) w |= CONC_BIT
       wants[i] = w
       if (w !== 0) any = true
     }
@@ -356,17 +367,22 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
     const tag = `${instance}:L${++claims}:`
     const args: Array<string | number> = [n, tokens, '', slotTtlMs, opts.divisor, opts.maxBlock, opts.ttlMs, tag]
     for (let i = 0; i < n; i++) args.push(...plan.scopes[i]!.limits, masks[i]!, wants[i]!)
+    const sentAt = Date.now()
     scripts.reserve.call(keysOf(plan), args).then((r) => {
-      if ((r as number[])[0] === 1) claimed(plan, r as number[], held, tag)
+      if ((r as number[])[0] === 1) claimed(plan, r as number[], held, tag, sentAt)
     }, () => {}).finally(() => {
       for (let i = 0; i < n; i++) held[i]!.pending &= ~wants[i]!
     })
   }
 
-  /** Adds the blocks a reservation script's reply grants to this replica's leases. */
-  const claimed = (plan: ScopePlan, r: readonly number[], held: readonly ScopeLease[], tag: string): void => {
+  /**
+   * Adds the blocks a reservation script's reply grants to this replica's leases. Redis read its
+   * clock between `sentAt` and now; taking it as read at `sentAt` errs towards Redis being later
+   * than it is, so a window's credit stops a little early rather than spilling into the next one.
+   */
+  const claimed = (plan: ScopePlan, r: readonly number[], held: readonly ScopeLease[], tag: string, sentAt: number): void => {
     const now = r[1]!
-    offset = now - Date.now()
+    offset = now - sentAt
     for (let i = 0; i < plan.scopes.length; i++) {
       const l = held[i]!
       const base = 2 + i * REPLY_PER_SCOPE
@@ -379,11 +395,13 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
           l.credit[j] = 0
         }
         l.credit[j]! += block
+        l.grant[j] = block
         l.seen[j] = r[base + j]! + block
       }
       const slots = r[base + 2 * CONC]!
       if (slots > 0) {
         l.slots += slots
+        l.slotGrant = slots
         l.tags.push([tag, slots])
       }
       // A block just claimed is kept at least until the next tick (not handed back as idle).
@@ -406,12 +424,12 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
     return redis.eval(RELEASE_LUA, 2, l.hashKey, l.slotsKey, ...args)
   }
 
-  // Leased slots are renewed while used and handed back (with unused credits) after a quiet tick.
+  // Leased slots are renewed while used (also while a claim is in flight: under load one nearly
+  // always is) and handed back, with unused credits, after a quiet tick with nothing in flight.
   const tick = (): void => {
     const now = Date.now() + offset
     for (const [key, l] of leases) {
-      if (l.pending !== 0) continue
-      if (!l.active && l.inflight === 0) {
+      if (!l.active && l.inflight === 0 && l.users === 0 && l.pending === 0) {
         const holds = l.slots > 0 || l.credit.some((c, j) => c !== 0 && l.win[j] === Math.floor(now / WINDOW_OF[j]!))
         if (holds) release(l, now).catch(() => {})
         else leases.delete(key)
@@ -424,6 +442,8 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
         const forget = () => {
           l.slots = 0
           l.tags = []
+          // The members still there go back at once rather than block capacity until they expire.
+          redis.zrem(l.slotsKey, ...args.filter((_, k) => k % 2 === 1).map(String)).catch(() => {})
         }
         redis.zadd(l.slotsKey, 'XX', 'CH', ...args).then((renewed) => { if (Number(renewed) < held) forget() }, forget)
         redis.pexpire(l.slotsKey, Math.max(slotTtlMs, opts.ttlMs)).catch(() => {})
@@ -447,7 +467,7 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
           take(plan, tokens, masks, held, 1, now)
           const used: number[] = new Array<number>(n * PER_SCOPE).fill(0)
           usedFromLeases(plan, held, masks, used)
-          if (low(plan, tokens, held, wants)) topUp(plan, tokens, masks, wants, held)
+          if (low(plan, held, wants)) topUp(plan, tokens, masks, wants, held)
           return { decision: { ok: true, now, used }, local: masks }
         }
         // What is covered is taken before the round trip, so requests of this turn never spend one credit twice.
@@ -458,6 +478,7 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
       const args: Array<string | number> = [n, tokens, member, slotTtlMs, opts.divisor, opts.maxBlock, opts.ttlMs, tag]
       for (let i = 0; i < n; i++) args.push(...plan.scopes[i]!.limits, masks[i]!, wants[i]!)
       let r: number[]
+      const sentAt = Date.now()
       try {
         r = (await scripts.reserve.call(keysOf(plan), args)) as number[]
       } catch (err) {
@@ -490,7 +511,7 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
         for (let j = 0; j < CONC; j++) used[i * PER_SCOPE + j] = r[base + j]!
       }
       if (!lease) return { decision: { ok: true, now, used }, local: undefined }
-      claimed(plan, r, held, tag)
+      claimed(plan, r, held, tag, sentAt)
       usedFromLeases(plan, held, masks, used)
       return { decision: { ok: true, now, used }, local: masks.some((m) => m !== 0) ? masks : undefined }
     },
@@ -503,6 +524,7 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
         if (m !== 0) {
           const l = leases.get(s.key)
           if (l) {
+            l.users--
             if (m & CONC_BIT) l.inflight--
             if (m & (1 << TPM) && l.win[TPM] === minute) l.credit[TPM]! -= delta
             if (m & (1 << TPD) && l.win[TPD] === day) l.credit[TPD]! -= delta

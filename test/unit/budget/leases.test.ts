@@ -111,6 +111,24 @@ describe.skipIf(!redisAvailable)('budget leases (two replicas, real Redis)', () 
     expect(after.filter((c) => c.ok).length).toBe(100)
   })
 
+  it('renews a hold in use while new blocks keep coming, so no other replica can take it', async () => {
+    const prefix = `sbtest:${runId()}:`
+    const scope = monthly('team-renew', 10) // room for a thousand calls of a cent
+    const small: BudgetLeaseOptions = { ...LEASE, maxBlock: 8 }
+    const [a, b] = [replica(prefix, small), replica(prefix, small)]
+    // A keeps calls in flight (never settled) for several ttls while claiming block after block.
+    const inFlight: Array<Awaited<ReturnType<typeof reserve>>> = []
+    const end = Date.now() + 3 * LEASE.ttlMs
+    while (Date.now() < end) {
+      const c = await reserve(a, scope)
+      if (c.ok) inFlight.push(c)
+      await sleep(2)
+    }
+    const bCalls = await Promise.all(Array.from({ length: 1000 }, () => reserve(b, scope)))
+    expect(inFlight.length + bCalls.filter((c) => c.ok).length).toBeLessThanOrEqual(1000)
+    for (const c of inFlight) await c.settle(0)
+  })
+
   it('without leases every reservation is held in Redis', async () => {
     const prefix = `sbtest:${runId()}:`
     const scope = monthly('team-nolease', 100)

@@ -168,6 +168,50 @@ describe.skipIf(!redisAvailable)('rate-limit leases (two replicas, real Redis)',
     expect(next.d.ok && next.d.used[0]).toBe(1)
   })
 
+  it('keeps renewing leased slots in use while claims come and go', async () => {
+    const plan = planFor(`sbtest:${runId()}:`, { rps: 2000, concurrency: 1000 })
+    const a = replica()
+    await (await reserve(a, plan)).settle() // claims 62 slots
+    const held = await Promise.all(Array.from({ length: 60 }, () => reserve(a, plan)))
+    expect(held.every((r) => r.d.ok && isLocal(r.local, CONC))).toBe(true)
+    // Traffic for several lease ttls, yielding to timers and I/O like a server: claims (rps blocks
+    // every second, top-ups) are often in flight when the renewal tick comes.
+    const end = Date.now() + 3 * LEASE.ttlMs
+    while (Date.now() < end) {
+      await (await reserve(a, plan)).settle()
+      await new Promise((r) => setImmediate(r))
+    }
+    // The 60 still in flight hold slots Redis counts (leased ones renewed, or their own).
+    expect(await a.client.zcount(plan.scopes[0]!.slotsKey, `(${Date.now()}`, '+inf')).toBeGreaterThanOrEqual(60)
+    for (const r of held) await r.settle()
+  })
+
+  it('does not hoard a small limit: top-ups come at half the block granted', async () => {
+    const plan = planFor(`sbtest:${runId()}:`, { concurrency: 100 })
+    const [a, b] = [replica(), replica()]
+    for (let i = 0; i < 40; i++) {
+      await (await reserve(a, plan)).settle()
+      await new Promise((r) => setImmediate(r)) // lets a top-up go out, as a server would
+    }
+    const leased = (await a.client.zrange(plan.scopes[0]!.slotsKey, '0', '-1')).filter((m) => m.includes(':L'))
+    expect(leased.length).toBeLessThanOrEqual(12) // a block of 6, and at most one top-up
+    const bRuns = await Promise.all(Array.from({ length: 60 }, () => reserve(b, plan)))
+    expect(bRuns.filter((r) => r.d.ok).length).toBe(60)
+  })
+
+  it('charges a long call\'s token overshoot even when no concurrency limit keeps its lease busy', async () => {
+    await awayFromBoundary(60_000, 5000)
+    const plan = planFor(`sbtest:${runId()}:`, { tpm: 100_000_000 })
+    const a = replica()
+    await (await reserve(a, plan, 1000)).settle(0) // claims 256 requests' worth
+    const long = await reserve(a, plan, 1000)
+    expect(isLocal(long.local, TPM)).toBe(true)
+    await sleep(LEASE.ttlMs + 200) // several renewal ticks with the call in flight
+    await long.settle(300_000) // it used 300,000 tokens more than it reserved
+    await a.store.close() // hands the credit back: what is left of it, less the overshoot
+    expect(await redisCount(a.client, plan, 'mt')).toBe(1000 + 1000 + 300_000)
+  })
+
   it('without leases (redis.leases.enabled: false) every request is decided in Redis', async () => {
     await awayFromBoundary(60_000, 3000)
     const plan = planFor(`sbtest:${runId()}:`, { rpm: 1000 })
