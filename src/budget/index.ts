@@ -51,8 +51,6 @@ export interface BudgetDeps {
 }
 
 const MAX_STATES = 10_000
-/** A budget lease's hold lives this long without renewal (renewed every third of it while used). */
-const LEASE_TTL_MS = 15_000
 /** Local spend reaches Redis (and the other replicas' view) within this long. */
 const LEASE_FLUSH_MS = 100
 
@@ -62,7 +60,7 @@ export function createBudgets(deps: BudgetDeps): Budgets {
   const holdMs = config.routing.timeouts.total_ms + 60_000
   const leases = config.redis.leases
   const shared = redis
-    ? redisCounters(redis, config.redis.key_prefix, holdMs, leases.enabled ? { divisor: leases.divisor, maxBlock: leases.max_block, ttlMs: LEASE_TTL_MS, flushMs: LEASE_FLUSH_MS } : undefined)
+    ? redisCounters(redis, config.redis.key_prefix, holdMs, leases.enabled ? { divisor: leases.divisor, maxBlock: leases.max_block, ttlMs: leases.ttl_ms, flushMs: LEASE_FLUSH_MS } : undefined)
     : undefined
   const failOpen = config.redis.on_failure === 'fail-open'
   let degradedLogged = false

@@ -268,9 +268,11 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
       l.spent = spent!
       l.othersReserved = Math.max(0, reserved! - l.hold)
     } catch {
-      // Unknown whether it applied: stop using the lease (its hold expires by itself in Redis).
+      // Unknown whether it applied: stop using the lease (its hold expires by itself in Redis),
+      // and keep the spend to write again: counted twice at worst, which errs towards refusing.
       l.hold = 0
       l.members = []
+      l.unflushed += spend
     } finally {
       l.flushing = false
     }
@@ -279,7 +281,9 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
   const tick = (): void => {
     const now = Date.now()
     for (const [id, l] of leases) {
-      if (l.flushing || l.pending) continue
+      // Not skipped while a claim is in flight: under load one nearly always is, and an unrenewed
+      // hold would expire in use.
+      if (l.flushing) continue
       const idle = l.local === 0 && now - l.lastUsed > IDLE_MS
       if (l.unflushed !== 0 || (l.hold > 0 && (idle || now - l.renewedAt > lease!.ttlMs / 3))) void flush(l, idle)
       else if (idle && l.hold === 0 && now - l.lastUsed > 60_000) leases.delete(id)
@@ -395,6 +399,8 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
         for (let i = 0; i < held.length; i++) {
           const l = held[i]!
           const block = r[3 + 3 * i]!
+          // A claim granted nothing (the budget is near its end): no more top-ups until one is.
+          if (block === 0 && wants?.[i]) l.grant = 0
           if (block > 0) {
             // Renewal is due a third of the ttl after the oldest member not renewed since: a new
             // block does not postpone it (the older members would expire while in use).

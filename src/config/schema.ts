@@ -144,8 +144,9 @@ export const configSchema = z.strictObject({
       enabled: bool().default(true),
       divisor: int(2).default(16),
       max_block: int(2).default(256),
-    }).default({ enabled: true, divisor: 16, max_block: 256 }),
-  }).default({ url: '', key_prefix: 'sb:', on_failure: 'fail-open', leases: { enabled: true, divisor: 16, max_block: 256 } }),
+      ttl_ms: int(100).default(15_000),
+    }).default({ enabled: true, divisor: 16, max_block: 256, ttl_ms: 15_000 }),
+  }).default({ url: '', key_prefix: 'sb:', on_failure: 'fail-open', leases: { enabled: true, divisor: 16, max_block: 256, ttl_ms: 15_000 } }),
   providers: z.record(z.string(), providerSchema).default({}),
   models: z.record(z.string(), modelSchema).default({}),
   routing: z.strictObject({

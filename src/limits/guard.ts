@@ -50,8 +50,6 @@ const RETRY_SHARED_MS = 1000
 const STARTUP_WAIT_MS = 2000
 /** Slots outlive the longest request by this much before a crashed replica's slot expires. */
 const SLOT_MARGIN_MS = 30_000
-/** Leased concurrency slots live this long without renewal (renewed every third of it while used). */
-const LEASE_TTL_MS = 15_000
 
 const NO_OP: Reservation = { settle() {} }
 
@@ -74,7 +72,7 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
   const memory: MemoryStore = createMemoryStore()
   const leases = config.redis.leases
   const shared: RedisStore | undefined = redis
-    ? createRedisStore(redis, config.routing.timeouts.total_ms + SLOT_MARGIN_MS, leases.enabled ? { divisor: leases.divisor, maxBlock: leases.max_block, ttlMs: LEASE_TTL_MS } : undefined)
+    ? createRedisStore(redis, config.routing.timeouts.total_ms + SLOT_MARGIN_MS, leases.enabled ? { divisor: leases.divisor, maxBlock: leases.max_block, ttlMs: leases.ttl_ms } : undefined)
     : undefined
   const failClosed = config.redis.on_failure === 'fail-closed'
   const instance = Math.random().toString(36).slice(2, 10)
@@ -187,7 +185,9 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
           markUp()
           if (!d.ok) return refuse(plan, d, tokens)
           const headers = rateLimitHeaders(plan, d)
-          if (!plan.tokens && !plan.concurrency) return headers ? { headers, settle() {} } : NO_OP
+          // A call that took from a lease settles back to it, whatever the plan (the lease must
+          // know when its calls are done before it can be handed back).
+          if (!plan.tokens && !plan.concurrency && !local) return headers ? { headers, settle() {} } : NO_OP
           return new LimitReservation({ kind: 'shared', store: shared, stats, member, local }, plan, tokens, call.estimatedInputTokens, d.now, headers)
         }
       }
@@ -237,7 +237,7 @@ class LimitReservation implements Reservation {
       t.memory.settle(this.plan, t.counters, delta, minute, day)
       return
     }
-    if (delta === 0 && !this.plan.concurrency) return
+    if (delta === 0 && !this.plan.concurrency && !t.local) return
     // Off the request path: the response is already sent. A failure leaves the slot to its TTL.
     t.store.settle(this.plan, t.member, delta, minute, day, t.local).catch(() => { t.stats.settleFailures++ })
   }

@@ -369,7 +369,7 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
     for (let i = 0; i < n; i++) args.push(...plan.scopes[i]!.limits, masks[i]!, wants[i]!)
     const sentAt = Date.now()
     scripts.reserve.call(keysOf(plan), args).then((r) => {
-      if ((r as number[])[0] === 1) claimed(plan, r as number[], held, tag, sentAt)
+      if ((r as number[])[0] === 1) claimed(plan, r as number[], held, wants, tag, sentAt)
     }, () => {}).finally(() => {
       for (let i = 0; i < n; i++) held[i]!.pending &= ~wants[i]!
     })
@@ -380,7 +380,7 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
    * clock between `sentAt` and now; taking it as read at `sentAt` errs towards Redis being later
    * than it is, so a window's credit stops a little early rather than spilling into the next one.
    */
-  const claimed = (plan: ScopePlan, r: readonly number[], held: readonly ScopeLease[], tag: string, sentAt: number): void => {
+  const claimed = (plan: ScopePlan, r: readonly number[], held: readonly ScopeLease[], wants: readonly number[], tag: string, sentAt: number): void => {
     const now = r[1]!
     offset = now - sentAt
     for (let i = 0; i < plan.scopes.length; i++) {
@@ -388,6 +388,8 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
       const base = 2 + i * REPLY_PER_SCOPE
       for (let j = 0; j < CONC; j++) {
         const block = r[base + CONC + j]!
+        // Asked for and granted nothing (the limit is near its end): no more top-ups until a block is.
+        if (block === 0 && wants[i]! & (1 << j)) l.grant[j] = 0
         if (block === 0) continue
         const id = Math.floor(now / WINDOW_OF[j]!)
         if (l.win[j] !== id) {
@@ -399,6 +401,7 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
         l.seen[j] = r[base + j]! + block
       }
       const slots = r[base + 2 * CONC]!
+      if (slots === 0 && wants[i]! & CONC_BIT) l.slotGrant = 0
       if (slots > 0) {
         l.slots += slots
         l.slotGrant = slots
@@ -437,15 +440,12 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
         const args: Array<string | number> = []
         for (const [tag, count] of l.tags) for (let k = 1; k <= count; k++) args.push(now + opts.ttlMs, tag + k)
         // CH counts the members renewed: fewer than held means some expired (this replica was
-        // silent past the ttl, or Redis lost them) and may be counted by others now: forget them all.
-        const held = args.length / 2
-        const forget = () => {
-          l.slots = 0
-          l.tags = []
-          // The members still there go back at once rather than block capacity until they expire.
-          redis.zrem(l.slotsKey, ...args.filter((_, k) => k % 2 === 1).map(String)).catch(() => {})
-        }
-        redis.zadd(l.slotsKey, 'XX', 'CH', ...args).then((renewed) => { if (Number(renewed) < held) forget() }, forget)
+        // silent past the ttl, or Redis lost them) and others may count that room now. Only the
+        // renewed ones are used from then on (slots are interchangeable; renewing or removing a
+        // missing member later does nothing).
+        redis.zadd(l.slotsKey, 'XX', 'CH', ...args).then((renewed) => {
+          if (Number(renewed) < l.slots) l.slots = Number(renewed)
+        }, () => {})
         redis.pexpire(l.slotsKey, Math.max(slotTtlMs, opts.ttlMs)).catch(() => {})
       }
       l.active = false
@@ -511,7 +511,7 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
         for (let j = 0; j < CONC; j++) used[i * PER_SCOPE + j] = r[base + j]!
       }
       if (!lease) return { decision: { ok: true, now, used }, local: undefined }
-      claimed(plan, r, held, tag, sentAt)
+      claimed(plan, r, held, wants, tag, sentAt)
       usedFromLeases(plan, held, masks, used)
       return { decision: { ok: true, now, used }, local: masks.some((m) => m !== 0) ? masks : undefined }
     },

@@ -63,3 +63,40 @@ teams:
     expect([Number(spent), Number(reserved)]).toEqual([3e9, 0])
   })
 })
+
+describe.skipIf(!redisAvailable)('a lease on a request-count limit alone (real Redis)', () => {
+  let vendor: StandIn
+  let gw: TestGateway | undefined
+  let client: Redis
+  const prefix = `sbtest:${runId()}:`
+  beforeAll(async () => {
+    client = new Redis(REDIS_URL)
+    vendor = await startStandIn(json(200, chatCompletion('ok', 'm', { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 })))
+    gw = await startTestGateway(`
+redis: { url: "${REDIS_URL}", key_prefix: "${prefix}", leases: { ttl_ms: 600 } }
+providers:
+  up: { type: openai, base_url: ${vendor.url}/v1, keys: ["sk-vendor"] }
+models:
+  m: { targets: [{ provider: up, model: m }] }
+teams:
+  t:
+    keys: { k: { key: "${KEY}", limits: { rpd: 100000 } } }
+`)
+  })
+  afterAll(async () => {
+    await gw?.stop()
+    await vendor?.close()
+    client?.disconnect()
+  })
+
+  it('is handed back once idle, though its calls settle nothing (no tokens, no concurrency)', async () => {
+    const body = { model: 'm', messages: [{ role: 'user', content: 'hi' }] }
+    for (let i = 0; i < 5; i++) expect((await chat(gw!.url, KEY, body)).status).toBe(200)
+    const [limits] = await client.keys(`{${prefix}t:t}:k:*`)
+    // The first call claimed a block: Redis counts it as used.
+    expect(Number(await client.hget(limits!, 'dn'))).toBeGreaterThan(5)
+    // Two renewal ticks (a third of the ttl each) with nothing in flight: the unused credit goes back.
+    await new Promise((r) => setTimeout(r, 1000))
+    expect(Number(await client.hget(limits!, 'dn'))).toBe(5)
+  })
+})
