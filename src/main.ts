@@ -53,23 +53,15 @@ async function main(): Promise<number> {
     return 2
   }
   const gateway = await startGateway({ loaded, log, env, port, host: values.host })
-  await preloadEncoder().catch((err: unknown) => log.warn({ err }, 'tokenizer preload failed; usage estimates will load it on first use'))
 
-  // Hot reload: a changed, valid file is applied without dropping requests; an invalid one is
-  // logged and counted, and the running config stays (docs/config.md). SIGHUP checks at once.
-  const watcher = watchConfigFile({
-    file,
-    env,
-    onChange: (next) => gateway.reload(next),
-    onInvalid: (err) => gateway.rejectReload(file, err),
-  }, await readFile(file, 'utf8'))
-  process.on('SIGHUP', () => { void watcher.check() })
-
+  // Signals are handled from the moment the gateway listens: a SIGTERM while the tokenizer still
+  // loads (a second or more) would otherwise end the process without draining (exit by signal).
+  const reload: { watcher?: ReturnType<typeof watchConfigFile> } = {}
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
     stopping = true
-    watcher.stop()
+    reload.watcher?.stop()
     log.info({ signal, graceMs: loaded.config.server.shutdown_grace_ms }, 'shutting down: draining in-flight requests')
     gateway.shutdown().then(
       () => {
@@ -87,6 +79,21 @@ async function main(): Promise<number> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+
+  await preloadEncoder().catch((err: unknown) => log.warn({ err }, 'tokenizer preload failed; usage estimates will load it on first use'))
+
+  // Hot reload: a changed, valid file is applied without dropping requests; an invalid one is
+  // logged and counted, and the running config stays (docs/config.md). SIGHUP checks at once.
+  const source = await readFile(file, 'utf8')
+  if (stopping) return -1
+  const watcher = watchConfigFile({
+    file,
+    env,
+    onChange: (next) => gateway.reload(next),
+    onInvalid: (err) => gateway.rejectReload(file, err),
+  }, source)
+  reload.watcher = watcher
+  process.on('SIGHUP', () => { void watcher.check() })
   return -1
 }
 

@@ -88,4 +88,23 @@ teams: { t: { keys: { k: { key: sk-sb-cli } } } }
     expect(Date.now() - t0).toBeLessThan(3000)
     expect(out.join('')).toContain('shutdown complete')
   })
+
+  it('SIGTERM the moment it listens (the tokenizer still loading) drains and exits 0, not by the signal', async () => {
+    const port = await freePort()
+    const cfg = write('early.yaml', `
+server: { port: ${port} }
+store: { url: "sqlite://${join(dir, 'early.db')}" }
+providers: { up: { type: openai, base_url: ${vendor.url}/v1, keys: [k] } }
+models: { m: { targets: [{ provider: up, model: x }] } }
+`)
+    const child = spawn(process.execPath, [MAIN, '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const out: string[] = []
+    child.stdout.on('data', (c: Buffer) => out.push(c.toString()))
+    const exited = new Promise<[number | null, string | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])))
+    const deadline = Date.now() + 10_000
+    while (!out.join('').includes('switchboard listening') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    child.kill('SIGTERM')
+    expect(await exited).toEqual([0, null])
+    expect(out.join('')).toContain('shutdown complete')
+  })
 })
