@@ -256,7 +256,8 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
     const member = `${instance}:B${++gen}`
     l.flushing = true
     l.unflushed -= spend
-    l.hold = l.hold - old.reduce((n, m) => n + Number(m.slice(m.lastIndexOf(':') + 1)), 0) + hold
+    // The hold is always what its members add up to: all of them are replaced by one for `hold`.
+    l.hold = hold
     l.members = []
     l.renewedAt = Date.now()
     try {
@@ -322,8 +323,8 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
           // Tops the leases up ahead of need, so calls do not wait on Redis when one runs out.
           // At half the block last granted (not of a full one: a small budget's blocks are small,
           // and a fixed level would claim on every call and hoard the budget).
-          if (held.some((l) => !l.pending && l.free() < l.grant / 2)) {
-            const top = held.map((l) => !l.pending && l.free() < l.grant / 2)
+          const top = held.map((l) => !l.pending && l.free() < l.grant / 2)
+          if (top.includes(true)) {
             held.forEach((l, i) => { if (top[i]) l.pending = true })
             reserveShared(scopes, amount, '', baseline, held, top).catch(() => {})
           }

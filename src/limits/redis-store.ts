@@ -314,7 +314,7 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
   }
 
   /** Takes (sign 1) or gives back (sign -1) what the masks cover; a credit is given back only to the window it was taken from. */
-  const take = (plan: ScopePlan, tokens: number, masks: readonly number[], held: readonly ScopeLease[], sign: 1 | -1, now: number): void => {
+  const take = (tokens: number, masks: readonly number[], held: readonly ScopeLease[], sign: 1 | -1, now: number): void => {
     for (let i = 0; i < masks.length; i++) {
       const m = masks[i]!
       if (m === 0) continue
@@ -333,6 +333,26 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
       const l = held[i]!
       for (let j = 0; j < CONC; j++) if (masks[i]! & (1 << j)) used[i * PER_SCOPE + j] = l.seen[j]! - l.credit[j]!
     }
+  }
+
+  /** Admits a call wholly from leases (every limited dimension of every scope covered). */
+  const admitLocally = (plan: ScopePlan, tokens: number, masks: readonly number[], held: readonly ScopeLease[], now: number): Reserved => {
+    take(tokens, masks, held, 1, now)
+    const used: number[] = new Array<number>(plan.scopes.length * PER_SCOPE).fill(0)
+    usedFromLeases(plan, held, masks, used)
+    return { decision: { ok: true, now, used }, local: masks }
+  }
+
+  /** Marks (or clears) the dimensions a call claims, so no other call claims them meanwhile. */
+  const setPending = (held: readonly ScopeLease[], wants: readonly number[], on: boolean): void => {
+    for (let i = 0; i < wants.length; i++) held[i]!.pending = on ? held[i]!.pending | wants[i]! : held[i]!.pending & ~wants[i]!
+  }
+
+  /** The reservation script's arguments (an empty member claims blocks only). */
+  const scriptArgs = (plan: ScopePlan, tokens: number, member: string, tag: string, masks: readonly number[], wants: readonly number[]): Array<string | number> => {
+    const args: Array<string | number> = [plan.scopes.length, tokens, member, slotTtlMs, opts.divisor, opts.maxBlock, opts.ttlMs, tag]
+    for (let i = 0; i < plan.scopes.length; i++) args.push(...plan.scopes[i]!.limits, masks[i]!, wants[i]!)
+    return args
   }
 
   /**
@@ -362,17 +382,12 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
    * dimension marked local (so it counts nothing for a request) and claims what `wants` names.
    */
   const topUp = (plan: ScopePlan, tokens: number, masks: readonly number[], wants: readonly number[], held: readonly ScopeLease[]): void => {
-    const n = plan.scopes.length
-    for (let i = 0; i < n; i++) held[i]!.pending |= wants[i]!
+    setPending(held, wants, true)
     const tag = `${instance}:L${++claims}:`
-    const args: Array<string | number> = [n, tokens, '', slotTtlMs, opts.divisor, opts.maxBlock, opts.ttlMs, tag]
-    for (let i = 0; i < n; i++) args.push(...plan.scopes[i]!.limits, masks[i]!, wants[i]!)
     const sentAt = Date.now()
-    scripts.reserve.call(keysOf(plan), args).then((r) => {
+    scripts.reserve.call(keysOf(plan), scriptArgs(plan, tokens, '', tag, masks, wants)).then((r) => {
       if ((r as number[])[0] === 1) claimed(plan, r as number[], held, wants, tag, sentAt)
-    }, () => {}).finally(() => {
-      for (let i = 0; i < n; i++) held[i]!.pending &= ~wants[i]!
-    })
+    }, () => {}).finally(() => setPending(held, wants, false))
   }
 
   /**
@@ -464,43 +479,34 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
       if (lease) {
         const now = takenAt
         if (cover(plan, tokens, now, masks, wants, held)) {
-          take(plan, tokens, masks, held, 1, now)
-          const used: number[] = new Array<number>(n * PER_SCOPE).fill(0)
-          usedFromLeases(plan, held, masks, used)
+          const admitted = admitLocally(plan, tokens, masks, held, now)
           if (low(plan, held, wants)) topUp(plan, tokens, masks, wants, held)
-          return { decision: { ok: true, now, used }, local: masks }
+          return admitted
         }
         // What is covered is taken before the round trip, so requests of this turn never spend one credit twice.
-        take(plan, tokens, masks, held, 1, now)
-        for (let i = 0; i < n; i++) held[i]!.pending |= wants[i]!
+        take(tokens, masks, held, 1, now)
+        setPending(held, wants, true)
       }
       const tag = `${instance}:L${++claims}:`
-      const args: Array<string | number> = [n, tokens, member, slotTtlMs, opts.divisor, opts.maxBlock, opts.ttlMs, tag]
-      for (let i = 0; i < n; i++) args.push(...plan.scopes[i]!.limits, masks[i]!, wants[i]!)
       let r: number[]
       const sentAt = Date.now()
       try {
-        r = (await scripts.reserve.call(keysOf(plan), args)) as number[]
+        r = (await scripts.reserve.call(keysOf(plan), scriptArgs(plan, tokens, member, tag, masks, wants))) as number[]
       } catch (err) {
         if (lease) {
-          take(plan, tokens, masks, held, -1, takenAt)
-          for (let i = 0; i < n; i++) held[i]!.pending &= ~wants[i]!
+          take(tokens, masks, held, -1, takenAt)
+          setPending(held, wants, false)
         }
         throw err
       }
-      if (lease) for (let i = 0; i < n; i++) held[i]!.pending &= ~wants[i]!
+      if (lease) setPending(held, wants, false)
       if (r[0] !== 1) {
         if (lease) {
-          take(plan, tokens, masks, held, -1, takenAt)
+          take(tokens, masks, held, -1, takenAt)
           // A claim answered in the same batch may have taken the room this call was refused for:
           // then this replica holds it, and the call is admitted from the lease.
           const now = Date.now() + offset
-          if (cover(plan, tokens, now, masks, wants, held)) {
-            take(plan, tokens, masks, held, 1, now)
-            const used: number[] = new Array<number>(n * PER_SCOPE).fill(0)
-            usedFromLeases(plan, held, masks, used)
-            return { decision: { ok: true, now, used }, local: masks }
-          }
+          if (cover(plan, tokens, now, masks, wants, held)) return admitLocally(plan, tokens, masks, held, now)
         }
         return { decision: { ok: false, scope: r[1]! - 1, limit: r[2]!, used: r[3]!, resetMs: r[4]! }, local: undefined }
       }
