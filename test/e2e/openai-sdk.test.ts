@@ -51,6 +51,23 @@ describe('OpenAI SDK through the gateway', () => {
     expect(response.headers.get('x-request-id')).toBeTruthy()
   })
 
+  it("the vendor gets the client's own bytes, only the model swapped (and the usage chunk asked for on streams)", async () => {
+    // Python-style separators, escapes and a member order no serializer of ours would produce.
+    const send = async (raw: string) => {
+      const r = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' }, body: raw })
+      await r.arrayBuffer()
+      expect(r.status).toBe(200)
+      return vendor.received.at(-1)!.body
+    }
+    const raw = '{"messages": [{"role": "user", "content": "caf\\u00e9 \\"model\\": x"}], "model": "gpt-test", "temperature": 0.20}'
+    expect(await send(raw)).toBe(raw.replace('"model": "gpt-test"', '"model": "upstream-model"'))
+    const streamed = '{"stream": true,\n "model" : "gpt-test", "messages": [{"role": "user", "content": "hi"}]}'
+    expect(await send(streamed)).toBe(`{"stream_options":{"include_usage":true},${streamed.slice(1).replace('"model" : "gpt-test"', '"model" : "upstream-model"')}`)
+    // A nested member named model (a tool's schema) cannot be told apart by bytes: re-serialized, same meaning.
+    const nested = '{"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"model": {"type": "string"}}}}}]}'
+    expect(JSON.parse(await send(nested))).toEqual({ ...JSON.parse(nested), model: 'upstream-model' })
+  })
+
   it('streamed chat: chunks arrive, usage asked upstream and hidden from a client that did not ask', async () => {
     const stream = await client.chat.completions.create({ model: 'gpt-test', stream: true, messages: [{ role: 'user', content: 'hi' }] })
     const chunks = []

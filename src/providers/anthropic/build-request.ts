@@ -7,6 +7,7 @@
 import { invalidRequest } from '../../core/errors.ts'
 import type { ChatRequest } from '../../core/openai-chat.ts'
 import type { UpstreamRequest } from '../../upstream/types.ts'
+import { spliceTopLevel } from '../../core/json-splice.ts'
 import type { AttemptInput } from '../types.ts'
 import { chatToAnthropic } from './chat-to-anthropic.ts'
 
@@ -32,8 +33,9 @@ function buildBody(input: AttemptInput, native: boolean): string | Buffer {
   if (!native) return JSON.stringify(chatToAnthropic(input.body as ChatRequest, input.upstreamModel, input.stream))
   // The client's exact bytes when the model is already right: nothing to re-serialize, nothing lost.
   if (input.rawBody && input.body['model'] === input.upstreamModel) return input.rawBody
-  // Spreading keeps the client's key order, with `model` replaced in place.
-  return JSON.stringify({ ...input.body, model: input.upstreamModel })
+  // Else the same bytes with the model swapped in place; serializing (spreading keeps the
+  // client's key order) only when the member cannot be located with certainty.
+  return (input.rawBody && spliceTopLevel(input.rawBody, 'model', input.upstreamModel)) || JSON.stringify({ ...input.body, model: input.upstreamModel })
 }
 
 function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {

@@ -4,7 +4,8 @@
  * for the usage chunk so every call can be accounted (the translator hides it again when the
  * client did not ask for it).
  */
-import type { JsonObject } from '../../core/json.ts'
+import { isObject, type Json, type JsonObject } from '../../core/json.ts'
+import { spliceTopLevel } from '../../core/json-splice.ts'
 import type { AttemptInput, Operation } from '../types.ts'
 import type { UpstreamRequest } from '../../upstream/types.ts'
 
@@ -15,26 +16,53 @@ const PATHS: Partial<Record<Operation, string>> = {
   responses: '/responses',
 }
 
-/** Body for the upstream: a shallow copy with the upstream model, never a mutation of the client's. */
+/**
+ * Body for the upstream: the client's bytes with the model swapped in place (and, for streams,
+ * the usage chunk asked for), else a shallow copy of the parsed body with the upstream model,
+ * serialized. Never a mutation of the client's body.
+ */
 export function upstreamBody(input: AttemptInput): string | Buffer | undefined {
   if (input.operation === 'passthrough') return input.rawBody && input.rawBody.length > 0 ? input.rawBody : undefined
-  const body: JsonObject = { ...input.body, model: input.upstreamModel }
-  if (input.stream && (input.operation === 'chat' || input.operation === 'completions')) {
+  return splicedBody(input) ?? serializedBody(input)
+}
+
+const asksForUsage = (input: AttemptInput): boolean => input.stream && (input.operation === 'chat' || input.operation === 'completions')
+const INCLUDE_USAGE = Buffer.from('"stream_options":{"include_usage":true},')
+
+/** The common case, without a second serialization; undefined when only serializing can do it. */
+function splicedBody(input: AttemptInput): Buffer | undefined {
+  const raw = input.rawBody
+  if (!raw || (input.operation === 'chat' && hasReasoningDetails(input.body.messages))) return undefined
+  let prepend: Buffer | undefined
+  if (asksForUsage(input)) {
     const so = input.body.stream_options
-    body.stream_options = { ...(so && typeof so === 'object' && !Array.isArray(so) ? so : {}), include_usage: true }
+    if (so === undefined) prepend = INCLUDE_USAGE
+    else if (!isObject(so) || so.include_usage !== true) return undefined
   }
-  if (input.operation === 'chat' && Array.isArray(input.body.messages)) {
+  if (prepend === undefined && input.body.model === input.upstreamModel) return raw
+  return spliceTopLevel(raw, 'model', input.upstreamModel, prepend)
+}
+
+function serializedBody(input: AttemptInput): string {
+  const body: JsonObject = { ...input.body, model: input.upstreamModel }
+  if (asksForUsage(input)) {
+    const so = input.body.stream_options
+    body.stream_options = { ...(isObject(so) ? so : {}), include_usage: true }
+  }
+  const messages = input.body.messages
+  if (input.operation === 'chat' && hasReasoningDetails(messages)) {
     // reasoning_details is our extension for vendors that need reasoning state back; OpenAI-type vendors reject unknown fields.
-    const messages = input.body.messages
-    if (messages.some((m) => m !== null && typeof m === 'object' && !Array.isArray(m) && 'reasoning_details' in m)) {
-      body.messages = messages.map((m) => {
-        if (m === null || typeof m !== 'object' || Array.isArray(m) || !('reasoning_details' in m)) return m
-        const { reasoning_details: _drop, ...rest } = m
-        return rest
-      })
-    }
+    body.messages = messages.map((m) => {
+      if (!isObject(m) || !('reasoning_details' in m)) return m
+      const { reasoning_details: _drop, ...rest } = m
+      return rest
+    })
   }
   return JSON.stringify(body)
+}
+
+function hasReasoningDetails(messages: Json | undefined): messages is Json[] {
+  return Array.isArray(messages) && messages.some((m) => isObject(m) && 'reasoning_details' in m)
 }
 
 // Parsing the base URL on every request showed in profiles; there is one per configured provider.

@@ -54,7 +54,7 @@ describe('buildRequest', () => {
       'content-type': 'application/json',
       'x-api-key': 'sk-ant-test',
     })
-    expect(req.body).toBe(JSON.stringify({ ...body, model: 'claude-sonnet-4-5' }))
+    expect(req.body?.toString()).toBe(JSON.stringify({ ...body, model: 'claude-sonnet-4-5' }))
     expect(body.model).toBe('claude-alias')
   })
 
