@@ -5,7 +5,7 @@
  * Every loop is bounded; the script stops by itself.
  *
  *   npm run bench -- [--duration 5] [--connections 32] [--repeat 1]
- *                    [--only direct,minimal,bare,limits,limits-redis,metrics,tracing-10,telemetry,tracing,cache-hit,all,all-redis]
+ *                    [--body small|agent] [--only direct,minimal,bare,limits,limits-redis,metrics,tracing-10,telemetry,tracing,cache-hit,all,all-redis]
  *
  * Variants add to `bare` (auth, routing, SQLite ledger): limits (+ budgets, in memory), limits-redis,
  * metrics (Prometheus metrics only), tracing-10 (metrics + OTLP spans for one request in ten, head
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     only: { type: 'string', default: 'direct,minimal,bare,all' },
     repeat: { type: 'string', default: '1' },
     'ttfb-samples': { type: 'string', default: '300' },
+    body: { type: 'string', default: 'small' },
   },
 })
 const DURATION = Number(values.duration)
@@ -37,6 +38,8 @@ const CONNECTIONS = Number(values.connections)
 const ONLY = new Set(values.only.split(','))
 const REPEAT = Number(values.repeat)
 const TTFB_SAMPLES = Number(values['ttfb-samples'])
+if (values.body !== 'small' && values.body !== 'agent') throw new Error(`--body is small or agent, not ${values.body}`)
+const BODY = values.body
 const here = new URL('.', import.meta.url).pathname
 const root = join(here, '..')
 const KEY = 'sk-sb-bench-key-000000000000'
@@ -134,7 +137,23 @@ function cpuUs(pid: number | undefined): number {
   } catch { return 0 }
 }
 
-const body = (stream: boolean) => JSON.stringify({ model: 'bench', messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Say something about foxes.' }], ...(stream ? { stream: true } : {}) })
+/**
+ * `small`: one short question. `agent`: what a coding agent sends deep into a task, ~110 KB: a
+ * system prompt, 60 turns of conversation (tool calls and their JSON results included) and 20 tool
+ * definitions, in the Python SDK's member order (messages before model).
+ */
+const AGENT_MESSAGES = [
+  { role: 'system', content: 'You are a careful coding agent. Use the tools to read and edit files. '.repeat(20) },
+  ...Array.from({ length: 60 }, (_, i) => i % 3 === 0
+    ? { role: 'user', content: `Step ${i}: fix the failing test in src/module-${i}.ts and explain the change. `.repeat(12) }
+    : i % 3 === 1
+      ? { role: 'assistant', content: null, tool_calls: [{ id: `call_${i}`, type: 'function', function: { name: 'read_file', arguments: JSON.stringify({ path: `src/module-${i}.ts` }) } }] }
+      : { role: 'tool', tool_call_id: `call_${i - 1}`, content: JSON.stringify({ path: `src/module-${i}.ts`, text: 'export function f(x: number): number {\n  return x * 2 // "doubled"\n}\n'.repeat(20) }) }),
+]
+const AGENT_TOOLS = Array.from({ length: 20 }, (_, i) => ({ type: 'function', function: { name: `tool_${i}`, description: 'Reads, searches or edits files in the working tree. '.repeat(4), parameters: { type: 'object', properties: { path: { type: 'string' }, pattern: { type: 'string' } }, required: ['path'] } } }))
+const body = (stream: boolean) => BODY === 'agent'
+  ? JSON.stringify({ messages: AGENT_MESSAGES, model: 'bench', tools: AGENT_TOOLS, ...(stream ? { stream: true } : {}) })
+  : JSON.stringify({ model: 'bench', messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Say something about foxes.' }], ...(stream ? { stream: true } : {}) })
 
 async function load(name: string, url: string, stream: boolean, pid?: number): Promise<Run> {
   const cpu0 = cpuUs(pid)
@@ -225,7 +244,7 @@ async function main(): Promise<void> {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN
     const pick = (name: string, mode: string) => runs.filter((x) => x.name === name && x.mode === mode)
     const lines: string[] = []
-    lines.push(`Switchboard benchmark: ${DURATION}s x ${CONNECTIONS} connections per run, ${REPEAT} repeat(s), node ${process.version}, ${canPin ? `proxies pinned to cpu ${PROXY_CPU}, load and vendor on ${OTHER_CPUS}` : 'no CPU pinning'}`)
+    lines.push(`Switchboard benchmark: ${BODY} bodies (${Buffer.byteLength(body(false))} bytes), ${DURATION}s x ${CONNECTIONS} connections per run, ${REPEAT} repeat(s), node ${process.version}, ${canPin ? `proxies pinned to cpu ${PROXY_CPU}, load and vendor on ${OTHER_CPUS}` : 'no CPU pinning'}`)
     lines.push('path                        mode    req/s     p50ms  p99ms  errors  vs-direct  vs-minimal  cpu-us/req  cpu vs minimal  rps vs bare')
     for (const mode of ['json', 'stream']) {
       const direct = median(pick('direct', mode).map((x) => x.rps))
