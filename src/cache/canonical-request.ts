@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { CallInfo } from '../core/call.ts'
-import type { Json } from '../core/json.ts'
+import type { Json, JsonObject } from '../core/json.ts'
 
 /**
  * Top-level fields that identify or annotate the caller but never change the model's answer:
@@ -15,23 +15,32 @@ import type { Json } from '../core/json.ts'
  */
 const OMITTED = new Set(['user', 'safety_identifier', 'metadata', 'store', 'prompt_cache_key'])
 
-function canonical(v: Json): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v)
+/**
+ * A copy of `v` whose objects hold their keys in sorted order, so that one native JSON.stringify
+ * writes the canonical text (building the text in JavaScript, piece by piece, cost ~3x as much on a
+ * 65 KB agent body). A `__proto__` member is defined as an ordinary member, never a prototype.
+ * V8 writes integer-like keys first in numeric order whatever the insertion order; the text is
+ * still the same for the same members, which is all a cache key needs.
+ */
+function sortedCopy(v: Json): Json {
+  if (v === null || typeof v !== 'object') return v
   if (Array.isArray(v)) {
-    let out = '['
-    for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ',') + canonical(v[i]!)
-    return out + ']'
+    const out: Json[] = new Array<Json>(v.length)
+    for (let i = 0; i < v.length; i++) out[i] = sortedCopy(v[i]!)
+    return out
   }
-  const keys = Object.keys(v).sort()
-  let out = '{'
-  let first = true
-  for (const k of keys) {
+  const out: JsonObject = {}
+  for (const k of Object.keys(v).sort()) {
     const item = v[k]
-    if (item === undefined) continue
-    out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonical(item)
-    first = false
+    if (item !== undefined) put(out, k, sortedCopy(item))
   }
-  return out + '}'
+  return out
+}
+
+/** Plain objects built in one key order share V8's fast shapes; only `__proto__` needs defining. */
+function put(o: JsonObject, k: string, v: Json): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true })
+  else o[k] = v
 }
 
 /**
@@ -39,17 +48,12 @@ function canonical(v: Json): string {
  * /v1/messages and /v1/chat/completions hashes differently because the answers have different shapes.
  */
 export function requestHash(call: CallInfo): string {
-  const keys = Object.keys(call.body).sort()
-  let out = '{'
-  let first = true
-  for (const k of keys) {
+  const top: JsonObject = {}
+  for (const k of Object.keys(call.body).sort()) {
     const item = call.body[k]
-    if (item === undefined || OMITTED.has(k)) continue
-    out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonical(item)
-    first = false
+    if (item !== undefined && !OMITTED.has(k)) put(top, k, sortedCopy(item))
   }
-  out += '}'
-  return createHash('sha256').update(call.ingress).update('\n').update(call.operation).update('\n').update(out).digest('hex')
+  return createHash('sha256').update(call.ingress).update('\n').update(call.operation).update('\n').update(JSON.stringify(top)).digest('hex')
 }
 
 /** sha256 (hex) of parts joined by newlines: for storage keys that must not show tenant names. */

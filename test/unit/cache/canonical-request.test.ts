@@ -16,6 +16,14 @@ describe('requestHash', () => {
     expect(requestHash(call(reordered))).toBe(requestHash(call(base)))
   })
 
+  it('counts a __proto__ member (as JSON.parse makes it) like any other, and numeric keys in any order', () => {
+    const parsed = (text: string) => requestHash(call(JSON.parse(text) as JsonObject))
+    const withProto = parsed('{"model":"m","messages":[{"role":"user","content":"hi","__proto__":{"x":1}}]}')
+    expect(withProto).not.toBe(parsed('{"model":"m","messages":[{"role":"user","content":"hi"}]}'))
+    expect(withProto).not.toBe(parsed('{"model":"m","messages":[{"role":"user","content":"hi","__proto__":{"x":2}}]}'))
+    expect(parsed('{"model":"m","logit_bias":{"10":1,"9":2,"a":3}}')).toBe(parsed('{"logit_bias":{"a":3,"9":2,"10":1},"model":"m"}'))
+  })
+
   it('keeps array order and every parameter that changes the answer', () => {
     const h = requestHash(call(base))
     expect(requestHash(call({ ...base, messages: [{ role: 'user', content: 'hi!' }] }))).not.toBe(h)
