@@ -23,7 +23,7 @@ function escaped(b: Uint8Array, at: number): boolean {
 }
 
 /** Index just past the string whose opening quote is at `at`, or -1 when it does not close. */
-export function stringEnd(b: Buffer, at: number): number {
+function stringEnd(b: Buffer, at: number): number {
   let from = at + 1
   for (;;) {
     const q = b.indexOf(QUOTE, from)
@@ -113,4 +113,10 @@ export function spliceTopLevel(b: Buffer, key: string, value: string, prepend?: 
   at += out.write(json, at)
   b.copy(out, at, range.end)
   return out
+}
+
+/** The body with its top-level `model` set to `model`: `b` itself when nothing changes, else spliced. */
+export function withModel(b: Buffer, current: unknown, model: string, prepend?: Buffer): Buffer | undefined {
+  if (prepend === undefined && current === model) return b
+  return spliceTopLevel(b, 'model', model, prepend)
 }

@@ -7,7 +7,7 @@
 import { invalidRequest } from '../../core/errors.ts'
 import type { ChatRequest } from '../../core/openai-chat.ts'
 import type { UpstreamRequest } from '../../upstream/types.ts'
-import { spliceTopLevel } from '../../core/json-splice.ts'
+import { withModel } from '../../core/json-splice.ts'
 import type { AttemptInput } from '../types.ts'
 import { chatToAnthropic } from './chat-to-anthropic.ts'
 
@@ -31,11 +31,9 @@ export function buildRequest(input: AttemptInput): UpstreamRequest {
 
 function buildBody(input: AttemptInput, native: boolean): string | Buffer {
   if (!native) return JSON.stringify(chatToAnthropic(input.body as ChatRequest, input.upstreamModel, input.stream))
-  // The client's exact bytes when the model is already right: nothing to re-serialize, nothing lost.
-  if (input.rawBody && input.body['model'] === input.upstreamModel) return input.rawBody
-  // Else the same bytes with the model swapped in place; serializing (spreading keeps the
-  // client's key order) only when the member cannot be located with certainty.
-  return (input.rawBody && spliceTopLevel(input.rawBody, 'model', input.upstreamModel)) || JSON.stringify({ ...input.body, model: input.upstreamModel })
+  // The client's exact bytes, the model swapped in place when it differs; serialized (spreading
+  // keeps the client's key order) only when the member cannot be located with certainty.
+  return (input.rawBody && withModel(input.rawBody, input.body['model'], input.upstreamModel)) || JSON.stringify({ ...input.body, model: input.upstreamModel })
 }
 
 function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {

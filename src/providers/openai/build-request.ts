@@ -5,7 +5,7 @@
  * client did not ask for it).
  */
 import { isObject, type Json, type JsonObject } from '../../core/json.ts'
-import { spliceTopLevel } from '../../core/json-splice.ts'
+import { withModel } from '../../core/json-splice.ts'
 import type { AttemptInput, Operation } from '../types.ts'
 import type { UpstreamRequest } from '../../upstream/types.ts'
 
@@ -39,8 +39,7 @@ function splicedBody(input: AttemptInput): Buffer | undefined {
     if (so === undefined) prepend = INCLUDE_USAGE
     else if (!isObject(so) || so.include_usage !== true) return undefined
   }
-  if (prepend === undefined && input.body.model === input.upstreamModel) return raw
-  return spliceTopLevel(raw, 'model', input.upstreamModel, prepend)
+  return withModel(raw, input.body.model, input.upstreamModel, prepend)
 }
 
 function serializedBody(input: AttemptInput): string {
