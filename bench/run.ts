@@ -245,22 +245,38 @@ async function main(): Promise<void> {
     const pick = (name: string, mode: string) => runs.filter((x) => x.name === name && x.mode === mode)
     const lines: string[] = []
     lines.push(`Switchboard benchmark: ${BODY} bodies (${Buffer.byteLength(body(false))} bytes), ${DURATION}s x ${CONNECTIONS} connections per run, ${REPEAT} repeat(s), node ${process.version}, ${canPin ? `proxies pinned to cpu ${PROXY_CPU}, load and vendor on ${OTHER_CPUS}` : 'no CPU pinning'}`)
-    lines.push('path                        mode    req/s     p50ms  p99ms  errors  vs-direct  vs-minimal  cpu-us/req  cpu vs minimal  rps vs bare')
-    for (const mode of ['json', 'stream']) {
-      const direct = median(pick('direct', mode).map((x) => x.rps))
-      const minimal = median(pick('minimal', mode).map((x) => x.rps))
-      const minimalCpu = median(pick('minimal', mode).map((x) => x.cpuUsPerReq))
-      const bare = median(pick('switchboard-bare', mode).map((x) => x.rps))
-      for (const t of targets) {
-        const rs = pick(t.name, mode)
-        const rps = median(rs.map((x) => x.rps))
-        const p50 = median(rs.map((x) => x.p50))
-        const p99 = median(rs.map((x) => x.p99))
-        const errors = rs.reduce((n, x) => n + x.errors, 0)
-        const cpu = median(rs.map((x) => x.cpuUsPerReq))
-        const vsBare = t.name.startsWith('switchboard-') && Number.isFinite(bare) ? `${(rps / bare).toFixed(2)}x` : ''
-        lines.push(`${t.name.padEnd(27)} ${mode.padEnd(7)} ${rps.toFixed(0).padStart(7)}  ${p50.toFixed(1).padStart(6)} ${p99.toFixed(1).padStart(6)}  ${String(errors).padStart(6)}  ${(rps / direct).toFixed(2).padStart(8)}x  ${(rps / minimal).toFixed(2).padStart(9)}x  ${cpu.toFixed(1).padStart(10)}  ${(minimalCpu / cpu).toFixed(2).padStart(13)}x  ${vsBare.padStart(11)}`)
+    /**
+     * One table per way of summarising the repeats. The median is the usual figure. The best
+     * repeat (highest req/s, least CPU per request, each taken separately) matters on a shared
+     * machine: another tenant's load only ever slows a run, so each path's best repeat is the
+     * closest to its own cost. A ratio that agrees in both tables can be trusted.
+     */
+    const table = (title: string, of: (xs: number[], higherIsBetter: boolean) => number) => {
+      lines.push(title)
+      lines.push('path                        mode    req/s     p50ms  p99ms  errors  vs-direct  vs-minimal  cpu-us/req  cpu vs minimal  rps vs bare')
+      for (const mode of ['json', 'stream']) {
+        const rpsOf = (name: string) => of(pick(name, mode).map((x) => x.rps), true)
+        const cpuOf = (name: string) => of(pick(name, mode).map((x) => x.cpuUsPerReq), false)
+        const direct = rpsOf('direct')
+        const minimal = rpsOf('minimal')
+        const minimalCpu = cpuOf('minimal')
+        const bare = rpsOf('switchboard-bare')
+        for (const t of targets) {
+          const rs = pick(t.name, mode)
+          const rps = rpsOf(t.name)
+          const p50 = of(rs.map((x) => x.p50), false)
+          const p99 = of(rs.map((x) => x.p99), false)
+          const errors = rs.reduce((n, x) => n + x.errors, 0)
+          const cpu = cpuOf(t.name)
+          const vsBare = t.name.startsWith('switchboard-') && Number.isFinite(bare) ? `${(rps / bare).toFixed(2)}x` : ''
+          lines.push(`${t.name.padEnd(27)} ${mode.padEnd(7)} ${rps.toFixed(0).padStart(7)}  ${p50.toFixed(1).padStart(6)} ${p99.toFixed(1).padStart(6)}  ${String(errors).padStart(6)}  ${(rps / direct).toFixed(2).padStart(8)}x  ${(rps / minimal).toFixed(2).padStart(9)}x  ${cpu.toFixed(1).padStart(10)}  ${(minimalCpu / cpu).toFixed(2).padStart(13)}x  ${vsBare.padStart(11)}`)
+        }
       }
+    }
+    table(`median of ${REPEAT} repeat(s):`, (xs) => median(xs))
+    if (REPEAT > 1) {
+      lines.push('')
+      table(`best of ${REPEAT} repeats (each figure the best repeat of its own path):`, (xs, higher) => (xs.length === 0 ? Number.NaN : higher ? Math.max(...xs) : Math.min(...xs)))
     }
     lines.push('')
     lines.push('time to first streamed byte (median of sequential requests), and peak RSS:')
