@@ -40,7 +40,7 @@ const server = createServer((req, res) => {
   })
 })
 server.keepAliveTimeout = 60_000
-server.listen(0, '127.0.0.1', () => {
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const addr = server.address()
   process.send?.({ port: typeof addr === 'object' && addr ? addr.port : 0 })
 })
