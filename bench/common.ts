@@ -66,7 +66,7 @@ logging: { level: ${accessLog ? 'info' : 'warn'}, access_log: ${accessLog} }
 }
 
 /**
- * `small`: one short question. `agent`: what a coding agent sends deep into a task, ~110 KB: a
+ * `small`: one short question. `agent`: what a coding agent sends deep into a task, ~65 KB: a
  * system prompt, 60 turns of conversation (tool calls and their JSON results included) and 20 tool
  * definitions, in the Python SDK's member order (messages before model).
  */

@@ -6,15 +6,18 @@
  * Why, next to run.ts: on a shared machine the time a run takes moves by 10-50% with what other
  * tenants do, while an instruction count for the same code and inputs repeats within ~1-2%. So a
  * change can be judged in one run. What it does not see: cache misses, page faults and the kernel's
- * share (system calls are not counted), and it weighs byte-at-a-time loops more than a CPU does, so
- * it complements run.ts's ratios rather than replacing them. Counting starts after a warm-up (V8
+ * share (system calls are not counted); and it counts instructions, not cycles, so a tight loop a
+ * CPU runs several instructions a cycle weighs as much as code that waits on memory. It complements
+ * run.ts's ratios rather than replacing them. Counting starts after a warm-up (V8
  * optimizes as it goes) and covers the main thread and, separately, every thread (GC helpers and
  * the optimizing compiler included).
  *
- *   npm run bench:instructions -- [--only minimal,bare,all] [--warmup 6000] [--requests 1500] [--body small|agent]
+ *   npm run bench:instructions -- [--only minimal,bare,all] [--warmup 6000] [--requests 5000] [--body small|agent]
  *
  * Needs valgrind (Debian: apt install valgrind); without it the script says so and exits.
- * Under valgrind a request takes ~50x longer: the defaults take about a minute per path.
+ * Under valgrind a request takes ~50x longer: the defaults take about two minutes per path.
+ * Counting 5000 requests spreads the garbage collector's scavenges (one every few thousand requests)
+ * evenly enough that two runs of the same code agree within a few percent.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -28,7 +31,7 @@ const { values } = parseArgs({
   options: {
     only: { type: 'string', default: 'minimal,bare,all' },
     warmup: { type: 'string', default: '6000' },
-    requests: { type: 'string', default: '1500' },
+    requests: { type: 'string', default: '5000' },
     body: { type: 'string', default: 'small' },
     stream: { type: 'boolean', default: false },
   },
