@@ -98,6 +98,14 @@ async function main(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'sb-instr-'))
   const children: ChildProcess[] = []
+  // Interrupted: valgrind's processes would otherwise run on, and its dumps stay behind.
+  const stop = () => {
+    for (const c of children) c.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+    process.exit(130)
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
   const body = requestBody(BODY, values.stream)
   try {
     const vendorProc = spawnTs(join(here, 'stand-in-server.ts'), {})
