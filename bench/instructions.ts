@@ -12,7 +12,7 @@
  * optimizes as it goes) and covers the main thread and, separately, every thread (GC helpers and
  * the optimizing compiler included).
  *
- *   npm run bench:instructions -- [--only minimal,bare,all] [--warmup 6000] [--requests 5000] [--body small|agent]
+ *   npm run bench:instructions -- [--only minimal,bare,all] [--warmup 6000] [--requests 5000] [--body small|agent] [--stream]
  *
  * Needs valgrind (Debian: apt install valgrind); without it the script says so and exits.
  * Under valgrind a request takes ~50x longer: the defaults take about two minutes per path.
