@@ -40,6 +40,7 @@ import { openSqlDb, type SqlDb } from './stores/sql.ts'
 import { createRedis } from './stores/redis.ts'
 import { adminAuth } from './admin/auth.ts'
 import { createResponseCache } from './cache/index.ts'
+import { restoreFastStringPrototype } from './core/fast-prototypes.ts'
 
 export interface GatewayOptions {
   loaded: LoadedConfig
@@ -85,6 +86,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const warn = (msg: string, fields?: Record<string, unknown>) => log.warn(fields ?? {}, msg)
   const closers: Closer[] = []
   let draining = false
+  // Every module has loaded by now, ioredis's String subclass included (see core/fast-prototypes.ts).
+  restoreFastStringPrototype()
 
   // Stores: the SQL store (SQLite by default, Postgres by URL) and, when configured, Redis.
   const db: SqlDb = await openSqlDb(config.store.url)
