@@ -12,10 +12,14 @@
  * optimizes as it goes) and covers the main thread and, separately, every thread (GC helpers and
  * the optimizing compiler included).
  *
- *   npm run bench:instructions -- [--only minimal,bare,all] [--warmup 6000] [--requests 5000] [--body small|agent] [--stream]
+ *   npm run bench:instructions -- [--only minimal,bare,all] [--warmup 30000] [--requests 5000] [--body small|agent] [--stream]
  *
  * Needs valgrind (Debian: apt install valgrind); without it the script says so and exits.
- * Under valgrind a request takes ~50x longer: the defaults take about two minutes per path.
+ * Under valgrind a request takes ~50x longer: the defaults take about two minutes per path (the
+ * warm-up runs uninstrumented, much faster). The warm-up is long because V8 moves a function
+ * called once per request from Maglev to TurboFan only after some 10-25 thousand requests; after
+ * 6000 (this script's earlier default) most of the gateway's per-request code was still Maglev
+ * code, and counts read ~10% high.
  * Counting 5000 requests spreads the garbage collector's scavenges (one every few thousand requests)
  * evenly enough that two runs of the same code agree within a few percent.
  */
@@ -30,7 +34,7 @@ import { KEY, VARIANTS, freePort, gatewayConfig, requestBody, spawnTs, variantEn
 const { values } = parseArgs({
   options: {
     only: { type: 'string', default: 'minimal,bare,all' },
-    warmup: { type: 'string', default: '6000' },
+    warmup: { type: 'string', default: '30000' },
     requests: { type: 'string', default: '5000' },
     body: { type: 'string', default: 'small' },
     stream: { type: 'boolean', default: false },

@@ -4,7 +4,7 @@
  * autocannon for a fixed time, then measures time to first streamed byte sequentially.
  * Every loop is bounded; the script stops by itself.
  *
- *   npm run bench -- [--duration 5] [--connections 32] [--repeat 1]
+ *   npm run bench -- [--duration 5] [--warmup 12] [--connections 32] [--repeat 1]
  *                    [--body small|agent] [--only direct,minimal,bare,limits,limits-redis,metrics,tracing-10,telemetry,tracing,cache-hit,all,all-redis]
  *
  * Variants add to `bare` (auth, routing, SQLite ledger): limits (+ budgets, in memory), limits-redis,
@@ -12,6 +12,11 @@
  * sampled), telemetry (metrics + access log), tracing (+ OTLP spans for every request), cache-hit
  * (every request after the first is a cache hit), all (everything on, in memory), all-redis
  * (everything, shared in Redis).
+ *
+ * Each measured run follows a warm-up run of the same length; the first of each path lasts --warmup
+ * seconds, because V8 moves a function called once per request to its optimizing compiler only
+ * after some 25-60 thousand requests, and until then a path is measured partly on less optimized
+ * code (and while it compiles).
  *
  * With --repeat above 1 it prints two tables: the median of the repeats, and each path's best
  * repeat. `npm run bench:instructions` (instructions.ts) counts instructions per request instead,
@@ -30,6 +35,7 @@ import { KEY, VARIANTS, freePort, gatewayConfig, requestBody, spawnTs, variantEn
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '12' },
     connections: { type: 'string', default: '32' },
     only: { type: 'string', default: 'direct,minimal,bare,all' },
     repeat: { type: 'string', default: '1' },
@@ -38,6 +44,7 @@ const { values } = parseArgs({
   },
 })
 const DURATION = Number(values.duration)
+const FIRST_WARMUP = Math.max(DURATION, Number(values.warmup))
 const CONNECTIONS = Number(values.connections)
 const ONLY = new Set(values.only.split(','))
 const REPEAT = Number(values.repeat)
@@ -86,13 +93,13 @@ function cpuUs(pid: number | undefined): number {
 
 const body = (stream: boolean): string => requestBody(BODY, stream)
 
-async function load(name: string, url: string, stream: boolean, pid?: number): Promise<Run> {
+async function load(name: string, url: string, stream: boolean, pid?: number, duration = DURATION): Promise<Run> {
   const cpu0 = cpuUs(pid)
   const result = await autocannon({
     url: `${url}/v1/chat/completions`,
     method: 'POST',
     connections: CONNECTIONS,
-    duration: DURATION,
+    duration,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
     body: body(stream),
   })
@@ -165,7 +172,8 @@ async function main(): Promise<void> {
     for (let r = 0; r < REPEAT; r++) {
       for (const stream of [false, true]) {
         for (const t of targets) {
-          await load(t.name, t.url, stream).catch(() => undefined) // warm-up
+          const warmup = r === 0 && !stream ? FIRST_WARMUP : DURATION
+          await load(t.name, t.url, stream, undefined, warmup).catch(() => undefined)
           runs.push(await load(t.name, t.url, stream, t.pid))
         }
       }
@@ -175,7 +183,7 @@ async function main(): Promise<void> {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN
     const pick = (name: string, mode: string) => runs.filter((x) => x.name === name && x.mode === mode)
     const lines: string[] = []
-    lines.push(`Switchboard benchmark: ${BODY} bodies (${Buffer.byteLength(body(false))} bytes), ${DURATION}s x ${CONNECTIONS} connections per run, ${REPEAT} repeat(s), node ${process.version}, ${canPin ? `proxies pinned to cpu ${PROXY_CPU}, load and vendor on ${OTHER_CPUS}` : 'no CPU pinning'}`)
+    lines.push(`Switchboard benchmark: ${BODY} bodies (${Buffer.byteLength(body(false))} bytes), ${DURATION}s x ${CONNECTIONS} connections per run (first warm-up ${FIRST_WARMUP}s), ${REPEAT} repeat(s), node ${process.version}, ${canPin ? `proxies pinned to cpu ${PROXY_CPU}, load and vendor on ${OTHER_CPUS}` : 'no CPU pinning'}`)
     /**
      * One table per way of summarising the repeats. The median is the usual figure. The best
      * repeat (highest req/s, least CPU per request, each taken separately) matters on a shared
