@@ -248,8 +248,20 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
     return (await reserveScript.call(keysOf(scopes), args)) as number[]
   }
 
+  // Lease writes in flight (flushes, top-up claims). close() waits for them before handing the
+  // holds back: a hand-back sent while a renewal is in flight names the members the renewal is
+  // replacing, and the renewal's new member then stays held in Redis until its ttl (seen under load).
+  const inflight = new Set<Promise<unknown>>()
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    inflight.add(p)
+    const done = () => { inflight.delete(p) }
+    p.then(done, done)
+    return p
+  }
+
   /** Writes a lease's local spend to Redis, renews its hold, or (release) hands the hold back. */
-  const flush = async (l: BudgetLease, release: boolean): Promise<void> => {
+  const flush = (l: BudgetLease, release: boolean): Promise<void> => track(writeLease(l, release))
+  const writeLease = async (l: BudgetLease, release: boolean): Promise<void> => {
     const spend = l.unflushed
     const hold = release ? 0 : Math.max(0, l.hold - spend)
     const old = l.members
@@ -326,14 +338,14 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
           const top = held.map((l) => !l.pending && l.free() < l.grant / 2)
           if (top.includes(true)) {
             held.forEach((l, i) => { if (top[i]) l.pending = true })
-            reserveShared(scopes, amount, '', baseline, held, top).catch(() => {})
+            track(reserveShared(scopes, amount, '', baseline, held, top)).catch(() => {})
           }
           return { ok: true, totals }
         }
         wants = held.map((l) => !l.pending && l.free() < amount)
         held.forEach((l, i) => { if (wants![i]) l.pending = true })
       }
-      return reserveShared(scopes, amount, token, baseline, held, wants)
+      return held ? track(reserveShared(scopes, amount, token, baseline, held, wants)) : reserveShared(scopes, amount, token, baseline, held, wants)
     },
     settle(scopes, amount, token, cost) {
       const local = localCalls.get(token)
@@ -374,6 +386,8 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
     },
     async close() {
       if (timer) clearInterval(timer)
+      // A write that lands after the hand-back would hold again: wait until none is in flight.
+      while (inflight.size > 0) await Promise.allSettled([...inflight])
       await Promise.allSettled([...leases.values()].map((l) => (l.hold > 0 || l.unflushed !== 0 ? flush(l, true) : undefined)))
     },
   }

@@ -129,6 +129,25 @@ describe.skipIf(!redisAvailable)('budget leases (two replicas, real Redis)', () 
     for (const c of inFlight) await c.settle(0)
   })
 
+  it('hands the hold back on close while a renewal is still in flight', async () => {
+    const prefix = `sbtest:${runId()}:`
+    const scope = monthly('team-close-race', 100)
+    const a = replica(prefix)
+    await (await reserve(a, scope)).settle(CENT) // claims a lease
+    await (await reserve(a, scope)).settle(CENT) // taken from the lease: its spend waits for the next flush
+    // Replies stop being read: the next tick's flush (spend written, hold renewed) stays in flight.
+    const socket = (a.client as unknown as { stream: { pause(): void; resume(): void } }).stream
+    socket.pause()
+    await sleep(3 * LEASE.flushMs)
+    const closed = a.counters.close()
+    await sleep(20)
+    socket.resume()
+    await closed
+    // Without waiting for the renewal, the hand-back named the members it replaced and the
+    // renewal's new member stayed held.
+    expect(await totalsIn(a.client, prefix, scope)).toEqual({ spent: 2 * CENT, reserved: 0 })
+  })
+
   it('without leases every reservation is held in Redis', async () => {
     const prefix = `sbtest:${runId()}:`
     const scope = monthly('team-nolease', 100)
