@@ -343,6 +343,9 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
     return { decision: { ok: true, now, used }, local: masks }
   }
 
+  /** Top-up claims in flight (close() waits for them). */
+  const topUps = new Set<Promise<unknown>>()
+
   /** Marks (or clears) the dimensions a call claims, so no other call claims them meanwhile. */
   const setPending = (held: readonly ScopeLease[], wants: readonly number[], on: boolean): void => {
     for (let i = 0; i < wants.length; i++) held[i]!.pending = on ? held[i]!.pending | wants[i]! : held[i]!.pending & ~wants[i]!
@@ -385,9 +388,13 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
     setPending(held, wants, true)
     const tag = `${instance}:L${++claims}:`
     const sentAt = Date.now()
-    scripts.reserve.call(keysOf(plan), scriptArgs(plan, tokens, '', tag, masks, wants)).then((r) => {
+    const p = scripts.reserve.call(keysOf(plan), scriptArgs(plan, tokens, '', tag, masks, wants)).then((r) => {
       if ((r as number[])[0] === 1) claimed(plan, r as number[], held, wants, tag, sentAt)
-    }, () => {}).finally(() => setPending(held, wants, false))
+    }, () => {}).finally(() => {
+      setPending(held, wants, false)
+      topUps.delete(p)
+    })
+    topUps.add(p)
   }
 
   /**
@@ -546,6 +553,9 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
     },
     async close() {
       if (timer) clearInterval(timer)
+      // A block granted after the hand-back would stay counted (and its slots held) until its
+      // window or ttl ends: wait for the top-ups still in flight first.
+      while (topUps.size > 0) await Promise.allSettled([...topUps])
       const now = Date.now() + offset
       await Promise.allSettled([...leases.values()].map((l) => release(l, now)))
       leases.clear()

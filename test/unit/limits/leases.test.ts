@@ -70,6 +70,24 @@ describe.skipIf(!redisAvailable)('rate-limit leases (two replicas, real Redis)',
     expect(smallRuns.some((r) => r.local)).toBe(false)
   })
 
+  it('on close, waits for a top-up still in flight before handing the credit back', async () => {
+    await awayFromBoundary(60_000, 8000)
+    const plan = planFor(`sbtest:${runId()}:`, { rpm: 1_000_000 })
+    const a = replica()
+    expect((await reserve(a, plan)).d.ok).toBe(true) // claims a block of 256
+    // Replies stop being read; the local requests below bring the credit under half the block,
+    // and the top-up that claims the next block stays in flight.
+    const socket = (a.client as unknown as { stream: { pause(): void; resume(): void } }).stream
+    socket.pause()
+    for (let i = 0; i < 150; i++) expect(isLocal((await reserve(a, plan)).local, RPM)).toBe(true)
+    const closed = a.store.close()
+    await sleep(20)
+    socket.resume()
+    await closed
+    // Every unused credit is back: Redis counts exactly the requests admitted.
+    expect(await redisCount(a.client, plan, 'mn')).toBe(151)
+  })
+
   it('never lets concurrent bursts on two replicas exceed the limit', async () => {
     await awayFromBoundary(60_000, 8000)
     const plan = planFor(`sbtest:${runId()}:`, { rpm: 600 })
