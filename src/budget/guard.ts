@@ -10,7 +10,7 @@ import { GatewayError } from '../core/errors.ts'
 import type { Guard, Pricing, Reservation } from '../core/ports.ts'
 import { settleCost, type Settled } from '../accounting/settle-cost.ts'
 import { describe, NANO, scopesFor, toNano, type Scope } from './scopes.ts'
-import type { Baseline, BudgetCounters, Totals } from './counters.ts'
+import type { Baseline, BudgetCounters, ReserveResult, Totals } from './counters.ts'
 import { checkAlert } from './alerts.ts'
 
 export interface GuardDeps {
@@ -34,56 +34,73 @@ const usd = (nano: number): string => `$${(nano / NANO).toFixed(2)}`
 export function budgetGuard(deps: GuardDeps): Guard {
   return {
     name: 'budget',
-    async reserve(call: CallInfo): Promise<Reservation | undefined> {
+    reserve(call: CallInfo): Reservation | undefined | Promise<Reservation | undefined> {
       const scopes = scopesFor(deps.config, call, call.startedAt)
       if (scopes.length === 0) return undefined
       const worst = deps.pricing.worstCase(call.publicModel, call)
       const amount = worst === null ? 0 : toNano(worst)
       const token = `${tokenPrefix}.${(seq++).toString(36)}`
-      let result
-      let counters: BudgetCounters
-      try {
-        // Awaited only when a promise: memory counters answer at once, and each needless await
-        // is another trip through the microtask queue on every call.
-        const c = deps.counters()
-        counters = c instanceof Promise ? await c : c
-        const r = counters.reserve(scopes, amount, token, deps.baseline)
-        result = r instanceof Promise ? await r : r
-      } catch (err) {
+      const storeFailed = (err: unknown): undefined => {
         if (deps.onStoreError(err, call) === 'admit') return undefined
         throw new GatewayError({ status: 503, code: 'no_healthy_upstream', message: 'Budgets cannot be checked right now (the shared counter store is unavailable); try again shortly.' })
       }
-      if (!result.ok) throw refusal(scopes[result.index]!, result.totals, amount)
-      for (let i = 0; i < scopes.length; i++) deps.observe(scopes[i]!, result.totals[i]!)
-      let settled = false
-      return {
-        settle(outcome: CallOutcome): void {
-          if (settled) return
-          settled = true
-          const apply = (s: Settled) => {
-            if (s.costUsd === null && outcome.provider) deps.log.debug({ requestId: call.requestId, model: call.publicModel }, 'budget: the call has no known price; settled at 0')
-            const cost = s.costUsd === null ? 0 : toNano(s.costUsd)
-            const settledTotals = (totals: Totals[]) => {
-              for (let i = 0; i < scopes.length; i++) {
-                deps.observe(scopes[i]!, totals[i]!)
-                checkAlert(scopes[i]!, totals[i]!, counters, deps.log)
-              }
-            }
-            const failed = (err: unknown) => deps.log.warn({ err: (err as Error).message, requestId: call.requestId }, 'budget: settling failed; the reservation expires by itself')
-            try {
-              const totals = counters.settle(scopes, amount, token, cost)
-              if (totals instanceof Promise) totals.then(settledTotals, failed)
-              else settledTotals(totals)
-            } catch (err) {
-              failed(err)
+      // A promise only when the counters answer with one (Redis): memory counters decide at once,
+      // and each needless await is another trip through the microtask queue on every call.
+      let c: BudgetCounters | Promise<BudgetCounters>
+      try {
+        c = deps.counters()
+      } catch (err) {
+        return storeFailed(err)
+      }
+      if (c instanceof Promise) {
+        return c
+          .then(async (counters) => ({ counters, result: await counters.reserve(scopes, amount, token, deps.baseline) }))
+          .then(({ counters, result }) => reserved(call, scopes, amount, token, result, counters), storeFailed)
+      }
+      let r: ReserveResult | Promise<ReserveResult>
+      try {
+        r = c.reserve(scopes, amount, token, deps.baseline)
+      } catch (err) {
+        return storeFailed(err)
+      }
+      const counters = c
+      if (r instanceof Promise) return r.then((result) => reserved(call, scopes, amount, token, result, counters), storeFailed)
+      return reserved(call, scopes, amount, token, r, counters)
+    },
+  }
+
+  /** The reservation of an admitted call, or the 429 of a refused one (thrown). */
+  function reserved(call: CallInfo, scopes: Scope[], amount: number, token: string, result: ReserveResult, counters: BudgetCounters): Reservation {
+    if (!result.ok) throw refusal(scopes[result.index]!, result.totals, amount)
+    for (let i = 0; i < scopes.length; i++) deps.observe(scopes[i]!, result.totals[i]!)
+    let settled = false
+    return {
+      settle(outcome: CallOutcome): void {
+        if (settled) return
+        settled = true
+        const apply = (s: Settled) => {
+          if (s.costUsd === null && outcome.provider) deps.log.debug({ requestId: call.requestId, model: call.publicModel }, 'budget: the call has no known price; settled at 0')
+          const cost = s.costUsd === null ? 0 : toNano(s.costUsd)
+          const settledTotals = (totals: Totals[]) => {
+            for (let i = 0; i < scopes.length; i++) {
+              deps.observe(scopes[i]!, totals[i]!)
+              checkAlert(scopes[i]!, totals[i]!, counters, deps.log)
             }
           }
-          const s = settleCost(call, outcome, deps.pricing)
-          if (s instanceof Promise) s.then(apply, (err: unknown) => { deps.log.error({ err, requestId: call.requestId }, 'budget: could not estimate the cost'); apply({ usage: undefined, costUsd: null }) })
-          else apply(s)
-        },
-      }
-    },
+          const failed = (err: unknown) => deps.log.warn({ err: (err as Error).message, requestId: call.requestId }, 'budget: settling failed; the reservation expires by itself')
+          try {
+            const totals = counters.settle(scopes, amount, token, cost)
+            if (totals instanceof Promise) totals.then(settledTotals, failed)
+            else settledTotals(totals)
+          } catch (err) {
+            failed(err)
+          }
+        }
+        const s = settleCost(call, outcome, deps.pricing)
+        if (s instanceof Promise) s.then(apply, (err: unknown) => { deps.log.error({ err, requestId: call.requestId }, 'budget: could not estimate the cost'); apply({ usage: undefined, costUsd: null }) })
+        else apply(s)
+      },
+    }
   }
 }
 

@@ -10,7 +10,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { CallInfo } from '../core/call.ts'
-import type { CachedResponse, ResponseCache } from '../core/ports.ts'
+import type { CacheLookup, CachedResponse, ResponseCache } from '../core/ports.ts'
 import type { Config } from '../config/schema.ts'
 import { createIdempotency, type Ticket } from '../idempotency/coordinator.ts'
 import { idempotencyKeyOf } from '../idempotency/idempotency-key.ts'
@@ -36,8 +36,8 @@ interface Pending {
   idempotencyTtlMs: number
 }
 
-type LookupResult = Awaited<ReturnType<ResponseCache['lookup']>>
-const BYPASS: Promise<LookupResult> = Promise.resolve({ result: 'bypass' })
+type LookupResult = CacheLookup
+const BYPASS: LookupResult = { result: 'bypass' }
 const MISS: LookupResult = { result: 'miss' }
 const REPLAY_HEADERS = { 'x-switchboard-idempotent-replay': 'true' } as const
 

@@ -17,10 +17,14 @@ export interface Reservation {
   settle(outcome: CallOutcome): void
 }
 
-/** Limits and budgets: refuse by throwing GatewayError (429), or reserve. */
+/**
+ * Limits and budgets: refuse by throwing GatewayError (429; a promise that rejects with it), or
+ * reserve. Synchronous when it can decide at once (nothing applies to the caller, counters in
+ * memory): most calls then reserve without a promise or a trip through the microtask queue.
+ */
 export interface Guard {
   readonly name: string
-  reserve(call: CallInfo): Promise<Reservation | undefined>
+  reserve(call: CallInfo): Reservation | undefined | Promise<Reservation | undefined>
 }
 
 /** A cached response, replayable in the shape it was produced. */
@@ -28,9 +32,11 @@ export type CachedResponse =
   | { kind: 'body'; status: number; contentType: string; body: Buffer; usage: Usage | undefined; provider: string; upstreamModel: string; costUsd: number | null }
   | { kind: 'stream'; frames: Buffer[]; usage: Usage | undefined; provider: string; upstreamModel: string; costUsd: number | null }
 
+export type CacheLookup = { result: 'hit'; response: CachedResponse; headers?: Readonly<Record<string, string>> } | { result: 'miss' } | { result: 'bypass' }
+
 export interface ResponseCache {
-  /** Undefined = not eligible (bypass). Otherwise a lookup that may hit. */
-  lookup(call: CallInfo): Promise<{ result: 'hit'; response: CachedResponse; headers?: Readonly<Record<string, string>> } | { result: 'miss' } | { result: 'bypass' }>
+  /** A lookup that may hit; answered at once (no promise) when the call bypasses the cache. */
+  lookup(call: CallInfo): CacheLookup | Promise<CacheLookup>
   /** Called once with a complete successful response. */
   store(call: CallInfo, response: CachedResponse): void
   /** Called once instead of store() after a 'miss' that produced nothing to store (failed, cut, client gone). */

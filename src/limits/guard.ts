@@ -162,38 +162,44 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
     return new LimitReservation({ kind: 'local', memory, counters: r.counters! }, plan, tokens, prompt, d.now, headers)
   }
 
+  /** A decision in Redis (and leases), or locally while Redis is down and the policy allows. */
+  const reserveShared = async (store: RedisStore, call: CallInfo, plan: ScopePlan, tokens: number): Promise<Reservation | undefined> => {
+    if (starting) await starting
+    if (sharedUsable()) {
+      const member = `${instance}:${++seq}`
+      let d: Decision | undefined
+      let local: LocalMasks
+      try {
+        ;({ decision: d, local } = await store.reserve(plan, tokens, member))
+      } catch (err) {
+        markDown(err)
+      } finally {
+        probing = false
+      }
+      if (d) {
+        markUp()
+        if (!d.ok) return refuse(plan, d, tokens)
+        const headers = rateLimitHeaders(plan, d)
+        // A call that took from a lease settles back to it, whatever the plan (the lease must
+        // know when its calls are done before it can be handed back).
+        if (!plan.tokens && !plan.concurrency && !local) return headers ? { headers, settle() {} } : NO_OP
+        return new LimitReservation({ kind: 'shared', store, stats, member, local }, plan, tokens, call.estimatedInputTokens, d.now, headers)
+      }
+    }
+    stats.degradedDecisions++
+    if (failClosed) throw limiterUnavailable()
+    return reserveLocally(plan, tokens, call.estimatedInputTokens)
+  }
+
   return {
     name: 'limits',
-    async reserve(call: CallInfo) {
+    // Synchronous when nothing applies or the decision is local (memory): no promise per call.
+    reserve(call: CallInfo): Reservation | undefined | Promise<Reservation | undefined> {
       const plan = resolver.resolve(call.principal, call.publicModel)
       if (!plan) return undefined
       const tokens = call.estimatedInputTokens + call.maxOutputTokens
       if (!shared) return reserveLocally(plan, tokens, call.estimatedInputTokens)
-      if (starting) await starting
-      if (sharedUsable()) {
-        const member = `${instance}:${++seq}`
-        let d: Decision | undefined
-        let local: LocalMasks
-        try {
-          ;({ decision: d, local } = await shared.reserve(plan, tokens, member))
-        } catch (err) {
-          markDown(err)
-        } finally {
-          probing = false
-        }
-        if (d) {
-          markUp()
-          if (!d.ok) return refuse(plan, d, tokens)
-          const headers = rateLimitHeaders(plan, d)
-          // A call that took from a lease settles back to it, whatever the plan (the lease must
-          // know when its calls are done before it can be handed back).
-          if (!plan.tokens && !plan.concurrency && !local) return headers ? { headers, settle() {} } : NO_OP
-          return new LimitReservation({ kind: 'shared', store: shared, stats, member, local }, plan, tokens, call.estimatedInputTokens, d.now, headers)
-        }
-      }
-      stats.degradedDecisions++
-      if (failClosed) throw limiterUnavailable()
-      return reserveLocally(plan, tokens, call.estimatedInputTokens)
+      return reserveShared(shared, call, plan, tokens)
     },
     stats: () => ({ ...stats, rateLimited: { ...stats.rateLimited } }),
     async close() {

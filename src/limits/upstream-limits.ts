@@ -114,7 +114,7 @@ export function withUpstreamLimits(inner: TargetHealth, targets: ReadonlyMap<str
         return admitted
       },
     },
-    guard: anyTokens ? { name: 'upstream-limits', reserve: async () => settleTokens } : undefined,
+    guard: anyTokens ? { name: 'upstream-limits', reserve: () => settleTokens } : undefined,
     usage(provider, upstreamModel) {
       const u = tracked.get(idOf(provider, upstreamModel))
       const minute = Math.floor(now() / MINUTE_MS)

@@ -73,7 +73,9 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
   res.on('close', onClose)
 
   try {
-    principal = await deps.auth.authenticate(req.headers, req.socket.remoteAddress)
+    // Awaited only when a promise (a store lookup): each needless await is a microtask-queue trip.
+    const authenticated = deps.auth.authenticate(req.headers, req.socket.remoteAddress)
+    principal = authenticated instanceof Promise ? await authenticated : authenticated
     const raw = await readBody(req, deps.config.server.max_body_bytes)
     const body = raw.length === 0 && route.operation === 'passthrough' ? {} : parseJsonBody(raw)
     if (typeof body.model === 'string') requestedModel = body.model.slice(0, 200)
@@ -111,21 +113,15 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
 
     // Limits and budgets reserve at once: in Redis mode their commands leave together (batched per
     // turn, then pipelined by ioredis) and share a round trip. A refusal by one releases the others'
-    // reservations in `finally`, as any refused call does; the first refusal in guard order is the answer.
-    const reserved = deps.guards.length === 0 ? [] : await Promise.allSettled(deps.guards.map((g) => g.reserve(call!)))
-    let refusal: { reason: unknown } | undefined
-    for (const r of reserved) {
-      if (r.status === 'rejected') {
-        refusal ??= { reason: r.reason }
-      } else if (r.value) {
-        reservations.push(r.value)
-        if (r.value.headers) Object.assign(state.headers, r.value.headers)
-      }
-    }
-    if (refusal) throw refusal.reason
+    // reservations in `finally`, as any refused call does; the first refusal in guard order is the
+    // answer. A guard that decides at once answers without a promise (memory, or nothing applies):
+    // then nothing is awaited.
+    const reserving = deps.guards.length > 0 ? reserveAll(deps.guards, call, reservations, state.headers) : undefined
+    if (reserving) await reserving
 
     if (deps.cache) {
-      const lookup = await deps.cache.lookup(call)
+      const looked = deps.cache.lookup(call)
+      const lookup = looked instanceof Promise ? await looked : looked
       cache = lookup.result
       if (lookup.result === 'hit') {
         if (lookup.headers) Object.assign(state.headers, lookup.headers)
@@ -217,6 +213,39 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
       if (principal) deps.ledger.record(refusedCall(requestId, route, principal, requestedModel, req.headers, startedAt), outcome)
     }
   }
+}
+
+type GuardAnswer = Reservation | undefined | Promise<Reservation | undefined>
+
+/** Reserves with every guard (see the call site); throws the first refusal in guard order. */
+function reserveAll(guards: PipelineDeps['guards'], call: CallInfo, into: Reservation[], headers: Record<string, string>): Promise<void> | undefined {
+  const answers: GuardAnswer[] = new Array<GuardAnswer>(guards.length)
+  let pending = false
+  for (let i = 0; i < guards.length; i++) {
+    try {
+      answers[i] = guards[i]!.reserve(call)
+    } catch (err) {
+      answers[i] = Promise.reject(err)
+    }
+    if (answers[i] instanceof Promise) pending = true
+  }
+  const take = (r: Reservation | undefined) => {
+    if (!r) return
+    into.push(r)
+    if (r.headers) Object.assign(headers, r.headers)
+  }
+  if (!pending) {
+    for (const a of answers) take(a as Reservation | undefined)
+    return undefined
+  }
+  return Promise.allSettled(answers).then((settled) => {
+    let refusal: { reason: unknown } | undefined
+    for (const r of settled) {
+      if (r.status === 'rejected') refusal ??= { reason: r.reason }
+      else take(r.value)
+    }
+    if (refusal) throw refusal.reason
+  })
 }
 
 /**
