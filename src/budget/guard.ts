@@ -40,33 +40,35 @@ export function budgetGuard(deps: GuardDeps): Guard {
       const worst = deps.pricing.worstCase(call.publicModel, call)
       const amount = worst === null ? 0 : toNano(worst)
       const token = `${tokenPrefix}.${(seq++).toString(36)}`
-      const storeFailed = (err: unknown): undefined => {
-        if (deps.onStoreError(err, call) === 'admit') return undefined
-        throw new GatewayError({ status: 503, code: 'no_healthy_upstream', message: 'Budgets cannot be checked right now (the shared counter store is unavailable); try again shortly.' })
-      }
       // A promise only when the counters answer with one (Redis): memory counters decide at once,
       // and each needless await is another trip through the microtask queue on every call.
       let c: BudgetCounters | Promise<BudgetCounters>
       try {
         c = deps.counters()
       } catch (err) {
-        return storeFailed(err)
+        return storeFailed(err, call)
       }
       if (c instanceof Promise) {
         return c
           .then(async (counters) => ({ counters, result: await counters.reserve(scopes, amount, token, deps.baseline) }))
-          .then(({ counters, result }) => reserved(call, scopes, amount, token, result, counters), storeFailed)
+          .then(({ counters, result }) => reserved(call, scopes, amount, token, result, counters), (err: unknown) => storeFailed(err, call))
       }
       let r: ReserveResult | Promise<ReserveResult>
       try {
         r = c.reserve(scopes, amount, token, deps.baseline)
       } catch (err) {
-        return storeFailed(err)
+        return storeFailed(err, call)
       }
       const counters = c
-      if (r instanceof Promise) return r.then((result) => reserved(call, scopes, amount, token, result, counters), storeFailed)
+      if (r instanceof Promise) return r.then((result) => reserved(call, scopes, amount, token, result, counters), (err: unknown) => storeFailed(err, call))
       return reserved(call, scopes, amount, token, r, counters)
     },
+  }
+
+  /** The counter store failed: admit without a reservation, or refuse with 503, as the policy says. */
+  function storeFailed(err: unknown, call: CallInfo): undefined {
+    if (deps.onStoreError(err, call) === 'admit') return undefined
+    throw new GatewayError({ status: 503, code: 'no_healthy_upstream', message: 'Budgets cannot be checked right now (the shared counter store is unavailable); try again shortly.' })
   }
 
   /** The reservation of an admitted call, or the 429 of a refused one (thrown). */

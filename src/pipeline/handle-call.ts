@@ -229,23 +229,24 @@ function reserveAll(guards: PipelineDeps['guards'], call: CallInfo, into: Reserv
     }
     if (answers[i] instanceof Promise) pending = true
   }
-  const take = (r: Reservation | undefined) => {
-    if (!r) return
-    into.push(r)
-    if (r.headers) Object.assign(headers, r.headers)
-  }
   if (!pending) {
-    for (const a of answers) take(a as Reservation | undefined)
+    for (const a of answers) keep(a as Reservation | undefined, into, headers)
     return undefined
   }
   return Promise.allSettled(answers).then((settled) => {
     let refusal: { reason: unknown } | undefined
     for (const r of settled) {
       if (r.status === 'rejected') refusal ??= { reason: r.reason }
-      else take(r.value)
+      else keep(r.value, into, headers)
     }
     if (refusal) throw refusal.reason
   })
+}
+
+function keep(r: Reservation | undefined, into: Reservation[], headers: Record<string, string>): void {
+  if (!r) return
+  into.push(r)
+  if (r.headers) Object.assign(headers, r.headers)
 }
 
 /**
