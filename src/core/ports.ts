@@ -64,8 +64,8 @@ export interface RequestObserver {
 }
 
 export interface AttemptObserver {
-  /** Trace context headers for the upstream call. */
-  readonly headers: Readonly<Record<string, string>>
+  /** Trace context headers for the upstream call; absent when there is none to send. */
+  readonly headers?: Readonly<Record<string, string>>
   /** body: the complete non-streamed response as sent to the client (kept only for content capture). */
   end(result: { status?: number; error?: string; body?: Buffer }): void
 }

@@ -132,13 +132,14 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     state.headers['x-switchboard-cache'] = cache
 
     const totalMs = requestTotalMs(deps.config, publicModel)
+    const asked = requestFallbacksFrom(req.headers)
     const plan = createPlan(publicModel, {
       deadline: Date.now() + totalMs,
       config: deps.config,
       targets: deps.deployments.targets,
       order: deps.health.order,
       // A request's own fallbacks must be models the key may use (the configured ones are the operator's choice).
-      requestFallbacks: requestFallbacksFrom(req.headers).filter((m) => anyGlobMatches(call!.principal.keyModels, m) && anyGlobMatches(call!.principal.teamModels, m)),
+      requestFallbacks: asked.length === 0 ? asked : asked.filter((m) => anyGlobMatches(call!.principal.keyModels, m) && anyGlobMatches(call!.principal.teamModels, m)),
     })
     const totalTimer = setTimeout(() => abort.abort(new TransportError('total_timeout', 'the request exceeded its total timeout')), totalMs)
     let last: AttemptFailure | undefined

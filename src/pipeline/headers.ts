@@ -22,14 +22,17 @@ export function runIdFrom(h: Headers): string | undefined {
   return v && SAFE_ID.test(v) ? v : undefined
 }
 
-export function tagsFrom(h: Headers): string[] {
+/** Shared by every request without the header (most of them): nothing is allocated for it. */
+const NONE: readonly string[] = Object.freeze([])
+
+export function tagsFrom(h: Headers): readonly string[] {
   const v = header(h, 'x-switchboard-tags')
-  if (!v) return []
+  if (!v) return NONE
   return v.split(',').map((t) => t.trim()).filter((t) => t.length > 0 && t.length <= 64).slice(0, 16)
 }
 
 /** Extra fallbacks requested per call (x-switchboard-fallbacks: a,b). */
-export function requestFallbacksFrom(h: Headers): string[] {
+export function requestFallbacksFrom(h: Headers): readonly string[] {
   const v = header(h, 'x-switchboard-fallbacks')
-  return v ? v.split(',').map((t) => t.trim()).filter(Boolean).slice(0, 8) : []
+  return v ? v.split(',').map((t) => t.trim()).filter(Boolean).slice(0, 8) : NONE
 }

@@ -82,15 +82,18 @@ export function createPlan(publicModel: string, deps: PlanDeps): RoutePlan {
   const deadline = deps.deadline ?? Number.POSITIVE_INFINITY
   const { max_attempts: maxAttempts, backoff_ms: base, max_backoff_ms: maxBackoff } = config.routing.retries
   const model = config.models[publicModel]
-  const groups: string[] = [publicModel, ...(deps.requestFallbacks ?? []), ...(model?.fallbacks ?? [])]
+  const asked = deps.requestFallbacks ?? []
+  const configured = model?.fallbacks ?? []
+  const groups: string[] = asked.length === 0 && configured.length === 0 ? [publicModel] : [publicModel, ...asked, ...configured]
   let groupIndex = -1
   let queue: Target[] = []
   let attempt = 0
   let retries = 0
   let previous: Target | undefined
-  const tried = new Set<string>()
+  // Made on the first retry or retry-after: most calls succeed at their first attempt.
+  let tried: Set<string> | undefined
   /** Per target id: not before this time (the vendor's retry-after). */
-  const holdUntil = new Map<string, number>()
+  let holdUntil: Map<string, number> | undefined
 
   const loadGroup = (from: number): boolean => {
     for (let i = from; i < groups.length; i++) {
@@ -112,7 +115,7 @@ export function createPlan(publicModel: string, deps: PlanDeps): RoutePlan {
 
   /** How long the target needs before it can be tried (retry-after, resting keys). */
   const readyIn = (t: Target, at: number): number => {
-    let wait = Math.max(0, (holdUntil.get(t.id) ?? 0) - at)
+    let wait = holdUntil ? Math.max(0, (holdUntil.get(t.id) ?? 0) - at) : 0
     const keys = t.provider.keys
     if (keys.size > 0 && keys.available(at) === 0) wait = Math.max(wait, (keys.readyAt?.(at) ?? at + 1000) - at)
     return wait
@@ -131,7 +134,7 @@ export function createPlan(publicModel: string, deps: PlanDeps): RoutePlan {
       }
     }
     if (best < 0 || bestWait > limit) return undefined
-    return { target: queue.splice(best, 1)[0]!, wait: bestWait }
+    return { target: best === 0 ? queue.shift()! : queue.splice(best, 1)[0]!, wait: bestWait }
   }
 
   return {
@@ -142,7 +145,7 @@ export function createPlan(publicModel: string, deps: PlanDeps): RoutePlan {
         if (!loadGroup(0)) return undefined
       } else {
         if (previous && failure.kind === 'provider' && failure.error.retryAfterMs !== undefined && !keyLevel(failure.error, previous)) {
-          holdUntil.set(previous.id, at + failure.error.retryAfterMs)
+          (holdUntil ??= new Map()).set(previous.id, at + failure.error.retryAfterMs)
         }
         if (failure.kind === 'provider' && failure.error.kind === 'context_length') {
           if (!jumpTo(model?.context_window_fallbacks ?? [])) return undefined
@@ -166,12 +169,12 @@ export function createPlan(publicModel: string, deps: PlanDeps): RoutePlan {
       }
       const { target, wait } = choice
       let delayMs = wait
-      if (tried.has(target.id)) {
+      if (previous !== undefined && (tried ??= new Set([previous.id])).has(target.id)) {
         retries++
         delayMs = Math.max(wait, backoffMs(retries, base, maxBackoff, random))
       }
       if (at + delayMs >= deadline) return undefined
-      tried.add(target.id)
+      tried?.add(target.id)
       previous = target
       attempt++
       return { target, delayMs, attempt, fallback: groupIndex > 0 }

@@ -30,7 +30,7 @@ export interface ObservabilityDeps {
 }
 
 type Headers = CallInfo['headers']
-const NOOP_ATTEMPT: AttemptObserver = { headers: {}, end() {} }
+const NOOP_ATTEMPT: AttemptObserver = { end() {} }
 // Only for an incoming traceparent: parsing and validating it, tracestate included.
 const propagator = new W3CTraceContextPropagator()
 const getter = {

@@ -5,6 +5,7 @@ export interface UpstreamRequest {
   /** Path and query, e.g. `/v1/chat/completions?api-version=...`. */
   path: string
   method: 'GET' | 'POST' | 'DELETE' | 'HEAD' | 'PUT' | 'PATCH'
+  /** Built fresh for each attempt (never shared): the pipeline adds trace context to it in place. */
   headers: Record<string, string>
   body?: string | Buffer
 }
