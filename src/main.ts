@@ -8,6 +8,7 @@ import { createLogger } from './telemetry/logger.ts'
 import { readFile } from 'node:fs/promises'
 import { startGateway } from './gateway.ts'
 import { watchConfigFile } from './config/watch.ts'
+import { preloadEncoder } from './accounting/estimate-usage.ts'
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -78,6 +79,8 @@ async function main(): Promise<number> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+
+  await preloadEncoder().catch((err: unknown) => log.warn({ err }, 'tokenizer preload failed; usage estimates will load it on first use'))
 
   // Hot reload: a changed, valid file is applied without dropping requests; an invalid one is
   // logged and counted, and the running config stays (docs/config.md). SIGHUP checks at once.

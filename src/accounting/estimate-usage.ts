@@ -7,16 +7,27 @@
  * output already streamed, from the number of vendor events relayed (see streamedOutput), since the
  * gateway relays frames without keeping their text. Such records carry `estimated: true`. See docs/costs.md.
  *
- * Tokens are counted in a worker thread started on first need (token-counter.ts), only from
+ * The encoder is loaded lazily on first use (about half a second once, then cached) and only from
  * settle/ledger code, never while a request waits.
  */
 import type { CallInfo, CallOutcome } from '../core/call.ts'
 import type { Usage } from '../core/usage.ts'
-import { createTokenCounter, type TokenCounter } from './token-counter.ts'
 
-// One per process, shared by every gateway in it. Nothing needs to close it: while idle it does
-// not keep the process alive, and it exits by itself after a minute without work.
-let counter: TokenCounter | undefined
+interface Encoder { encode_ordinary(text: string): { length: number } }
+let encoder: Promise<Encoder> | undefined
+
+function loadEncoder(): Promise<Encoder> {
+  encoder ??= import('tiktoken').then((m) => m.get_encoding('o200k_base'))
+  return encoder
+}
+
+/**
+ * Loads the encoder now. The CLI calls this right after start-up so the one-time load (hundreds
+ * of milliseconds of CPU) never lands on the event loop while traffic is flowing.
+ */
+export function preloadEncoder(): Promise<void> {
+  return loadEncoder().then(() => undefined)
+}
 
 /** Whether the call reached a vendor that would bill it, yet no usage came back. */
 export function needsEstimate(outcome: CallOutcome): boolean {
@@ -43,9 +54,11 @@ export function estimateUsage(call: CallInfo, outcome: CallOutcome): Promise<Usa
   let p = memo.get(outcome)
   if (!p) {
     const texts = promptTexts(call)
-    p = (counter ??= createTokenCounter()).count(texts.map((t) => t.text)).then((counts) => {
+    p = loadEncoder().then((enc) => {
       let tokens = 3
-      for (let i = 0; i < texts.length; i++) tokens += texts[i]!.framing + counts[i]!
+      // encode_ordinary: a client's text that spells a special token (<|endoftext|>) is counted as the
+      // ordinary text it is; encode() throws on it, and the whole estimate failed.
+      for (const t of texts) tokens += t.framing + enc.encode_ordinary(t.text).length
       return { inputTokens: tokens, outputTokens: streamedOutput(outcome), cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, estimated: true }
     }, () => ({ inputTokens: call.estimatedInputTokens, outputTokens: streamedOutput(outcome), cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, estimated: true }))
     memo.set(outcome, p)
