@@ -90,7 +90,8 @@ export function createPlan(publicModel: string, deps: PlanDeps): RoutePlan {
   let attempt = 0
   let retries = 0
   let previous: Target | undefined
-  // Made on the first retry or retry-after: most calls succeed at their first attempt.
+  // Made at the second attempt, holding the first one's target (the only one tried until then);
+  // most calls succeed at their first attempt and never need it.
   let tried: Set<string> | undefined
   /** Per target id: not before this time (the vendor's retry-after). */
   let holdUntil: Map<string, number> | undefined
