@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { AuditLog } from '../core/ports.ts'
-import type { SqlDb, SqlValue } from '../stores/sql.ts'
+import { migrate, type SqlDb, type SqlValue } from '../stores/sql.ts'
 
 export interface AuditEntry {
   id: string
@@ -71,7 +71,7 @@ function decodeCursor(c: string): { at: string; seq: number; id: string } | unde
 export class BadCursor extends Error {}
 
 export async function createAuditLog(db: SqlDb, log: Logger): Promise<AuditStore> {
-  await db.exec(SCHEMA)
+  await migrate(db, (tx) => tx.exec(SCHEMA))
   const [{ max } = { max: 0 }] = await db.query<{ max: number | string | null }>('SELECT MAX(seq) AS max FROM audit_log')
   // A per-process sequence breaks ties between entries in the same millisecond; a restart continues it.
   let seq = Number(max ?? 0)

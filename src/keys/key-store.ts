@@ -4,7 +4,7 @@
  * skewed clocks still agree on the order of changes (the key cache polls by it).
  */
 import type { Budget, Limits } from '../config/schema.ts'
-import type { Row, SqlDb, SqlValue } from '../stores/sql.ts'
+import { migrate, type Row, type SqlDb, type SqlValue } from '../stores/sql.ts'
 import type { KeyRecord } from './key-record.ts'
 
 const SCHEMA_VERSION = 2
@@ -146,8 +146,7 @@ export function createKeyStore(db: SqlDb): KeyStore {
   }
   return {
     async migrate() {
-      await db.transaction(async (tx) => {
-        if (tx.dialect === 'postgres') await tx.query("SELECT pg_advisory_xact_lock(hashtext('switchboard.virtual_keys'))")
+      await migrate(db, async (tx) => {
         await tx.exec('CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)')
         const rows = await tx.query<{ version: number }>('SELECT version FROM schema_versions WHERE component = $1', ['keys'])
         const current = rows[0] ? Number(rows[0].version) : 0

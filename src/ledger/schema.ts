@@ -3,7 +3,7 @@
  * epoch milliseconds (`ts`, when the request started) plus its UTC `day`, so grouping by day is
  * portable SQL. Booleans are 0/1 integers for the same reason.
  */
-import type { SqlDb } from '../stores/sql.ts'
+import { migrate, type SqlDb } from '../stores/sql.ts'
 
 /** Insert order of the columns; a row is an array in this order. */
 export const LEDGER_COLUMNS = [
@@ -18,10 +18,7 @@ export const LEDGER_COLUMNS = [
  * together on one Postgres take turns (an advisory lock), so index changes never race.
  */
 export async function migrateLedger(db: SqlDb): Promise<void> {
-  await db.transaction(async (tx) => {
-    if (tx.dialect === 'postgres') await tx.query("SELECT pg_advisory_xact_lock(hashtext('switchboard.ledger'))")
-    await createLedger(tx)
-  })
+  await migrate(db, createLedger)
 }
 
 async function createLedger(db: SqlDb): Promise<void> {

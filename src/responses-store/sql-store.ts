@@ -8,7 +8,7 @@
  * storage. Rows older than the retention are ignored at once and purged hourly.
  */
 import type { Logger } from 'pino'
-import type { SqlDb } from '../stores/sql.ts'
+import { migrate, type SqlDb } from '../stores/sql.ts'
 import type { CallInfo } from '../core/call.ts'
 import type { Json, JsonObject } from '../core/json.ts'
 import { GatewayError } from '../core/errors.ts'
@@ -46,7 +46,7 @@ export interface ResponsesStore extends ConversationStore {
 
 export async function createResponsesStore(opts: { db: SqlDb; log: Logger; retentionDays: number }): Promise<ResponsesStore> {
   const { db, log } = opts
-  await db.exec(SCHEMA)
+  await migrate(db, (tx) => tx.exec(SCHEMA))
   const retentionMs = opts.retentionDays * DAY_MS
   const oldest = () => Date.now() - retentionMs
   const writes = new Set<Promise<unknown>>()

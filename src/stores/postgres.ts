@@ -3,7 +3,7 @@
  * tenants of one database, and test runs, never see each other's tables.
  */
 import pg from 'pg'
-import type { Row, SqlDb, SqlValue } from './sql.ts'
+import { SCHEMA_LOCK, type Row, type SqlDb, type SqlValue } from './sql.ts'
 
 const QUERY_TIMEOUT_MS = 5000
 const isReadTimeout = (err: unknown): boolean => err instanceof Error && err.message === 'Query read timeout'
@@ -31,7 +31,7 @@ export async function openPostgres(url: string): Promise<SqlDb> {
     try {
       // Replicas starting together race on IF NOT EXISTS (Postgres checks, then inserts): one at a time.
       await c.query('BEGIN')
-      await c.query("SELECT pg_advisory_xact_lock(hashtext('switchboard.schema'))")
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext('${SCHEMA_LOCK}'))`)
       await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
       await c.query('COMMIT')
     } catch (err) {

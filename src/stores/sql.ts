@@ -20,6 +20,20 @@ export interface SqlDb {
   close(): Promise<void>
 }
 
+/**
+ * Runs schema set-up (CREATE ... IF NOT EXISTS, migrations) in one transaction. On Postgres,
+ * replicas starting together take turns on one advisory lock: IF NOT EXISTS checks the catalog and
+ * then inserts into it, so two replicas creating the same table at once can fail with a duplicate
+ * key on pg_type and crash one of them at its first start.
+ */
+export function migrate<T>(db: SqlDb, fn: (tx: SqlDb) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    if (tx.dialect === 'postgres') await tx.query(`SELECT pg_advisory_xact_lock(hashtext('${SCHEMA_LOCK}'))`)
+    return fn(tx)
+  })
+}
+export const SCHEMA_LOCK = 'switchboard.schema'
+
 /** Opens the store named by `store.url`: sqlite://./rel.db, sqlite:///abs.db, postgres://... (?schema=name). */
 export async function openSqlDb(url: string): Promise<SqlDb> {
   if (url.startsWith('sqlite:')) {
