@@ -18,7 +18,7 @@ import { noHealthyUpstream } from '../routing/no-upstream.ts'
 import { TransportError } from '../upstream/types.ts'
 import type { PipelineDeps } from './deps.ts'
 import { requestFallbacksFrom, requestIdFrom, runIdFrom, tagsFrom } from './headers.ts'
-import { parseCall, parseJsonBody } from './parse-request.ts'
+import { parseCall, parseJsonBody, parsePassthroughBody } from './parse-request.ts'
 import { estimatePromptTokens } from './estimate.ts'
 import { sendBody, sendError } from './client-response.ts'
 import { finalError } from './upstream-error.ts'
@@ -77,7 +77,8 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     const authenticated = deps.auth.authenticate(req.headers, req.socket.remoteAddress)
     principal = authenticated instanceof Promise ? await authenticated : authenticated
     const raw = await readBody(req, deps.config.server.max_body_bytes)
-    const body = raw.length === 0 && route.operation === 'passthrough' ? {} : parseJsonBody(raw)
+    const forwarded = route.operation === 'passthrough' ? parsePassthroughBody(raw, req.headers['content-type']) : undefined
+    const body = forwarded ? forwarded.body : parseJsonBody(raw)
     if (typeof body.model === 'string') requestedModel = body.model.slice(0, 200)
     const parsed = parseCall(route.operation, body)
     const publicModel = route.operation === 'passthrough' ? passthroughModel(parsed.model, req.headers) : parsed.model
@@ -105,7 +106,8 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
       body: history?.body ?? body,
       rawBody: history?.raw ?? raw,
       headers: req.headers,
-      estimatedInputTokens: estimatePromptTokens(history?.raw ?? raw),
+      // A forwarded body that is not JSON (audio, files) holds no prompt to estimate.
+      estimatedInputTokens: forwarded && !forwarded.json ? 0 : estimatePromptTokens(history?.raw ?? raw),
       maxOutputTokens: parsed.maxOutputTokens ?? model.default_max_output_tokens ?? deps.config.routing.default_max_output_tokens,
       startedAt,
     }

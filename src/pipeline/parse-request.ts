@@ -25,6 +25,51 @@ export function parseJsonBody(raw: Buffer): JsonObject {
   return parsed
 }
 
+/**
+ * The body of a forwarded /v1/* call. It goes upstream as the client's bytes whatever its type;
+ * it is read here only to find the model that routes it: a JSON body's `model` member, a
+ * multipart form's `model` field (audio transcriptions, uploads), else nothing (the
+ * x-switchboard-model header then names it). `json` is false for a body that is not JSON, whose
+ * size says nothing about prompt tokens.
+ */
+export function parsePassthroughBody(raw: Buffer, contentType: string | undefined): { body: JsonObject; json: boolean } {
+  if (raw.length === 0) return { body: {}, json: false }
+  const type = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase()
+  if (type === '' || type === 'application/json' || type.endsWith('+json')) return { body: parseJsonBody(raw), json: true }
+  if (type === 'multipart/form-data') {
+    const model = multipartField(raw, contentType!, 'model')
+    return { body: model === undefined ? {} : { model }, json: false }
+  }
+  return { body: {}, json: false }
+}
+
+const MAX_PARTS = 64
+const MAX_FIELD_BYTES = 256
+
+/** A short text field of a multipart/form-data body (RFC 7578), or undefined. Files are skipped by their headers, never decoded. */
+export function multipartField(raw: Buffer, contentType: string, name: string): string | undefined {
+  const m = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType)
+  const boundary = m?.[1] ?? m?.[2]
+  if (!boundary) return undefined
+  const delimiter = Buffer.from(`--${boundary}`)
+  const next = Buffer.from(`\r\n--${boundary}`)
+  let at = raw.indexOf(delimiter)
+  for (let part = 0; at >= 0 && part < MAX_PARTS; part++) {
+    const headersStart = at + delimiter.length + 2
+    const headersEnd = raw.indexOf('\r\n\r\n', headersStart)
+    if (headersEnd < 0) return undefined
+    const end = raw.indexOf(next, headersEnd + 4)
+    if (end < 0) return undefined
+    const headers = raw.toString('latin1', headersStart, Math.min(headersEnd, headersStart + 1024))
+    const disposition = /^content-disposition:\s*form-data(.*)$/im.exec(headers)?.[1] ?? ''
+    if (/;\s*name="?([^";]*)"?/i.exec(disposition)?.[1] === name && !/;\s*filename/i.test(disposition)) {
+      return end - (headersEnd + 4) <= MAX_FIELD_BYTES ? raw.toString('utf8', headersEnd + 4, end).trim() : undefined
+    }
+    at = end + 2
+  }
+  return undefined
+}
+
 const fail = (field: string, expected: string, got: Json | undefined): never => {
   throw invalidRequest(`Invalid value for '${field}': expected ${expected}, got ${got === undefined ? 'nothing' : JSON.stringify(got).slice(0, 60)}.`, field)
 }

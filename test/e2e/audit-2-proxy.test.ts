@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
-import OpenAI from 'openai'
+import OpenAI, { toFile } from 'openai'
 import { chatChunks, json, startStandIn, type StandIn } from '../helpers/stand-in.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 
@@ -132,6 +132,39 @@ describe('other endpoints', () => {
     expect(seen.method).toBe('GET')
     expect(seen.path).toBe('/v1/files?purpose=batch&limit=2')
     expect(String(seen.headers.authorization)).toMatch(/^Bearer sk-rr-key-/)
+  })
+
+  it('a multipart upload (audio transcription through the SDK) is routed by its model field and forwarded byte for byte', async () => {
+    vendor.queue.push(json(200, { text: 'the quick brown fox', usage: { type: 'duration', seconds: 3 } }))
+    const audio = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256))
+    const r = await client.audio.transcriptions.create({ model: 'rr-chat', file: await toFile(audio, 'clip.wav', { type: 'audio/wav' }), language: 'en' })
+    expect(r.text).toBe('the quick brown fox')
+    const seen = vendor.received.at(-1)!
+    expect(seen.path).toBe('/v1/audio/transcriptions')
+    expect(String(seen.headers['content-type'])).toMatch(/^multipart\/form-data; boundary=/)
+    expect(String(seen.headers.authorization)).toMatch(/^Bearer sk-rr-key-/)
+    // The file's bytes arrive unchanged inside the form, and the form still names the public model (verbatim).
+    expect(seen.raw.indexOf(audio)).toBeGreaterThan(0)
+    expect(seen.raw.toString('latin1')).toMatch(/name="model"\r\n\r\nrr-chat\r\n/)
+  })
+
+  it('a multipart body naming an unknown model is a 404 naming it; one without a model field asks for one', async () => {
+    const form = new FormData()
+    form.append('model', 'no-such-model')
+    form.append('file', new Blob([new Uint8Array([1, 2, 3])]), 'a.bin')
+    const r = await fetch(`${gw.url}/v1/audio/translations`, { method: 'POST', headers: { authorization: `Bearer ${CLIENT_KEY}` }, body: form })
+    expect(r.status).toBe(404)
+    expect(((await r.json()) as { error: { message: string } }).error.message).toContain("'no-such-model'")
+    const bare = new FormData()
+    bare.append('file', new Blob([new Uint8Array([1, 2, 3])]), 'a.bin')
+    const r2 = await fetch(`${gw.url}/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${CLIENT_KEY}` }, body: bare })
+    expect(r2.status).toBe(400)
+    expect(((await r2.json()) as { error: { message: string } }).error.message).toContain('x-switchboard-model')
+    // With the header, the same upload is forwarded.
+    vendor.queue.push(json(200, { id: 'file-1', object: 'file' }))
+    const r3 = await fetch(`${gw.url}/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${CLIENT_KEY}`, 'x-switchboard-model': 'rr-chat' }, body: bare })
+    expect(r3.status).toBe(200)
+    expect(vendor.received.at(-1)!.raw.includes(Buffer.from([1, 2, 3]))).toBe(true)
   })
 
   it('on azure a forwarded path gets the api-version and api-key', async () => {

@@ -10,6 +10,8 @@ export interface Received {
   path: string
   headers: IncomingMessage['headers']
   body: string
+  /** The body's exact bytes. */
+  raw: Buffer
   /** Parsed JSON body, or undefined. */
   json: Record<string, unknown> | undefined
   /** Resolves when the stand-in saw the client side of this request close before it finished. */
@@ -45,10 +47,11 @@ export async function startStandIn(fallback: Handler = openAIChat()): Promise<St
     })
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8')
+      const raw = Buffer.concat(chunks)
+      const body = raw.toString('utf8')
       let json: Record<string, unknown> | undefined
       try { json = JSON.parse(body) as Record<string, unknown> } catch { json = undefined }
-      const r: Received = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, json, aborted: abortedP, wasAborted: () => aborted }
+      const r: Received = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, raw, json, aborted: abortedP, wasAborted: () => aborted }
       received.push(r)
       const handler = state.queue.shift() ?? state.fallback
       void Promise.resolve(handler(r, res)).catch((err: unknown) => {
