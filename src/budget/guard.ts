@@ -115,7 +115,12 @@ function refusal(s: Scope, t: Totals, amount: number): GatewayError {
     ? `Budget exceeded: ${describe(s)} has spent ${usd(t.spent)} of its ${usd(limit)} ${what}. ${resets}`
     : `Budget exceeded: ${describe(s)} has ${usd(limit - spentNow)} left of its ${usd(limit)} ${what} (${usd(t.spent)} spent${t.reserved > 0 ? `, ${usd(t.reserved)} held by calls in flight` : ''}), less than this call may cost (up to ${usd(amount)}; a lower max_tokens asks for less). ${resets}`
   const headers: Record<string, string> = {}
-  // Spent out: come back when the period resets. Held by calls in flight: retry soon (the default).
-  if (Number.isFinite(s.window.end) && t.spent + amount > limit && t.spent >= limit - amount) headers['retry-after'] = String(Math.max(1, Math.ceil((s.window.end - Date.now()) / 1000)))
+  // Spent out: come back when the period resets, and tell the SDKs not to wait for that (they
+  // would sleep through a retry-after of days, or retry a budget that never resets). Held by calls
+  // in flight: retry soon (the default).
+  if (t.spent + amount > limit && t.spent >= limit - amount) {
+    if (Number.isFinite(s.window.end)) headers['retry-after'] = String(Math.max(1, Math.ceil((s.window.end - Date.now()) / 1000)))
+    headers['x-should-retry'] = 'false'
+  }
   return new GatewayError({ status: 429, code: 'budget_exceeded', type: 'insufficient_quota', message, headers })
 }

@@ -6,6 +6,8 @@ import type { ServerResponse } from 'node:http'
 import { anthropicErrorBody, openAIErrorBody, type GatewayError } from '../core/errors.ts'
 import type { IngressFormat } from '../core/call.ts'
 
+const LONGEST_SDK_WAIT_S = 60
+
 export function sendError(res: ServerResponse, err: GatewayError, ingress: IngressFormat, headers: Record<string, string>): void {
   if (res.headersSent) {
     res.end()
@@ -13,7 +15,12 @@ export function sendError(res: ServerResponse, err: GatewayError, ingress: Ingre
   }
   const body = ingress === 'anthropic' ? anthropicErrorBody(err) : openAIErrorBody(err)
   const out: Record<string, string | number> = { ...headers, ...err.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
-  if ((err.status === 429 || err.status === 503) && out['retry-after'] === undefined) out['retry-after'] = '1'
+  if (err.status === 429 || err.status === 503) {
+    if (out['retry-after'] === undefined) out['retry-after'] = '1'
+    // The official SDKs honour retry-after however long it is (the Anthropic SDK sleeps for days)
+    // unless x-should-retry says otherwise: a wait beyond a minute is the caller's decision.
+    else if (out['x-should-retry'] === undefined && Number(out['retry-after']) > LONGEST_SDK_WAIT_S) out['x-should-retry'] = 'false'
+  }
   res.writeHead(err.status, out)
   res.end(body)
 }

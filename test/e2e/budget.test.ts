@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Anthropic from '@anthropic-ai/sdk'
+import OpenAI from 'openai'
 import { startStandIn, json, chatCompletion, type StandIn } from '../helpers/stand-in.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { ADMIN_KEY, admin, chat } from './ledger-support.ts'
@@ -98,7 +100,24 @@ describe('team budget', () => {
     const retryAfter = Number(r.headers.get('retry-after'))
     expect(retryAfter).toBeGreaterThan(0)
     expect(Math.abs(Date.now() / 1000 + retryAfter - Date.parse(nextMonthUtc()) / 1000)).toBeLessThan(5)
+    expect(r.headers.get('x-should-retry')).toBe('false')
   })
+
+  it('the official SDKs give up at once on a spent budget instead of sleeping until it resets', async () => {
+    // With their default retries, both SDKs honour x-should-retry; without it the Anthropic SDK
+    // sleeps for the retry-after (days here) and the OpenAI SDK sends the refused call twice more.
+    let calls = 0
+    const counting: typeof fetch = (input, init) => {
+      calls++
+      return fetch(input, init)
+    }
+    const anthropic = new Anthropic({ baseURL: gw.url, apiKey: TEAM_KEY, fetch: counting })
+    await expect(anthropic.messages.create({ model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ status: 429 })
+    expect(calls).toBe(1)
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: TEAM_KEY, fetch: counting })
+    await expect(openai.chat.completions.create({ model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ status: 429, code: 'budget_exceeded' })
+    expect(calls).toBe(2)
+  }, 15_000)
 
   it('the alert webhook fired exactly once, with the scope and spend', async () => {
     for (let i = 0; i < 50 && alerts.length === 0; i++) await new Promise((r) => setTimeout(r, 20))
