@@ -148,7 +148,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
 
   let upstream: UpstreamResponse
   try {
-    upstream = await provider.transport.send(request, { signal: ctx.signal, timeouts: target.timeouts })
+    upstream = await provider.transport.send(request, { signal: ctx.signal, timeouts: target.timeouts, stream: call.stream })
   } catch (err) {
     const te = classifyTransportError(err, ctx.signal)
     return fail({ kind: 'transport', failure: te.failure }, undefined)

@@ -9,7 +9,7 @@
  * when finite, so the default path costs no extra timer).
  */
 import { Agent, type Dispatcher } from 'undici'
-import { TransportError, type Timeouts, type Transport, type UpstreamRequest, type UpstreamResponse } from './types.ts'
+import { STREAM_FIRST_BYTE_MS, TransportError, type Timeouts, type Transport, type UpstreamRequest, type UpstreamResponse } from './types.ts'
 import { DispatchBody } from './dispatch-body.ts'
 
 export function createHttpTransport(opts: { connectMs: number; connections?: number }): Transport {
@@ -24,7 +24,7 @@ export function createHttpTransport(opts: { connectMs: number; connections?: num
    * Dispatches straight into a DispatchBody: no Readable, no promise per chunk. The promise
    * settles when the response headers arrive (or the request fails before them).
    */
-  const send = (req: UpstreamRequest, signal: AbortSignal, timeouts: Timeouts): Promise<UpstreamResponse> =>
+  const send = (req: UpstreamRequest, signal: AbortSignal, timeouts: Timeouts, stream: boolean): Promise<UpstreamResponse> =>
     new Promise<UpstreamResponse>((resolve, reject) => {
       if (signal.aborted) {
         reject(classifyTransportError(signal.reason, signal))
@@ -42,7 +42,7 @@ export function createHttpTransport(opts: { connectMs: number; connections?: num
         method: req.method,
         headers: req.headers,
         body: req.body,
-        headersTimeout: timeouts.firstByteMs,
+        headersTimeout: headersTimeoutFor(timeouts, stream),
         bodyTimeout: timeouts.idleMs,
       }, {
         onRequestStart(c) {
@@ -71,7 +71,7 @@ export function createHttpTransport(opts: { connectMs: number; connections?: num
     })
 
   /** Per-attempt cap: our own controller, aborted by the caller's signal or by the timer. */
-  const sendCapped = async (req: UpstreamRequest, signal: AbortSignal, timeouts: Timeouts): Promise<UpstreamResponse> => {
+  const sendCapped = async (req: UpstreamRequest, signal: AbortSignal, timeouts: Timeouts, stream: boolean): Promise<UpstreamResponse> => {
     const ac = new AbortController()
     const onAbort = () => ac.abort(signal.reason)
     if (signal.aborted) onAbort()
@@ -82,7 +82,7 @@ export function createHttpTransport(opts: { connectMs: number; connections?: num
       signal.removeEventListener('abort', onAbort)
     }
     try {
-      const res = await send(req, ac.signal, timeouts)
+      const res = await send(req, ac.signal, timeouts, stream)
       res.body.on('close', done)
       return res
     } catch (err) {
@@ -93,10 +93,17 @@ export function createHttpTransport(opts: { connectMs: number; connections?: num
 
   return {
     // Not async: returning `send`'s promise from an async function would add microtask hops per request.
-    send: (req, { signal, timeouts }) => (Number.isFinite(timeouts.totalMs) ? sendCapped(req, signal, timeouts) : send(req, signal, timeouts)),
+    send: (req, { signal, timeouts, stream }) => (Number.isFinite(timeouts.totalMs) ? sendCapped(req, signal, timeouts, stream) : send(req, signal, timeouts, stream)),
     close: () => agent.close(),
   }
 }
+
+/**
+ * undici's wait for the response headers (0: none). A configured first_byte_ms applies to every
+ * call; unset, a stream gets STREAM_FIRST_BYTE_MS and a non-streamed call none, since its headers
+ * come with the whole answer and only total_ms should bound how long a model may think.
+ */
+export const headersTimeoutFor = (timeouts: Timeouts, stream: boolean): number => timeouts.firstByteMs ?? (stream ? STREAM_FIRST_BYTE_MS : 0)
 
 /** Maps undici and socket errors (also those raised later while reading a body) to our failures. */
 export function classifyTransportError(err: unknown, signal?: AbortSignal): TransportError {

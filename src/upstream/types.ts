@@ -30,16 +30,24 @@ export interface UpstreamResponse {
   body: UpstreamBody
 }
 
+/** A stream's wait for its response headers when first_byte_ms is not configured. */
+export const STREAM_FIRST_BYTE_MS = 60_000
+
 export interface Timeouts {
   connectMs: number
-  firstByteMs: number
+  /**
+   * Sending the request to the response headers. Undefined: STREAM_FIRST_BYTE_MS for a stream,
+   * and no separate limit for a non-streamed call, whose headers come with the whole answer (a
+   * reasoning model may think for minutes); total_ms bounds it.
+   */
+  firstByteMs: number | undefined
   idleMs: number
   totalMs: number
 }
 
 /** Sends one request. Implementations: undici pools (HTTP), the mock provider (in memory). */
 export interface Transport {
-  send(req: UpstreamRequest, opts: { signal: AbortSignal; timeouts: Timeouts }): Promise<UpstreamResponse>
+  send(req: UpstreamRequest, opts: { signal: AbortSignal; timeouts: Timeouts; stream: boolean }): Promise<UpstreamResponse>
   close(): Promise<void>
 }
 

@@ -4,7 +4,9 @@
  * real in test/e2e/routing-timeouts.test.ts.
  */
 import { describe, expect, it } from 'vitest'
-import { classifyTransportError } from '../../../src/upstream/http-transport.ts'
+import { classifyTransportError, headersTimeoutFor } from '../../../src/upstream/http-transport.ts'
+import { parseConfig } from '../../../src/config/load.ts'
+import { buildDeployments } from '../../../src/routing/deployments.ts'
 import { TransportError } from '../../../src/upstream/types.ts'
 
 const coded = (code: string, name = 'Error') => Object.assign(new Error(code), { code, name })
@@ -26,5 +28,27 @@ describe('transport error classification', () => {
     ac.abort(new TransportError('total_timeout', 'deadline'))
     expect(classifyTransportError(coded('UND_ERR_ABORTED'), ac.signal).failure).toBe('total_timeout')
     expect(classifyTransportError(coded('UND_ERR_ABORTED')).failure).toBe('aborted')
+  })
+})
+
+describe('the wait for response headers', () => {
+  const t = (firstByteMs: number | undefined) => ({ connectMs: 5000, firstByteMs, idleMs: 30_000, totalMs: Number.POSITIVE_INFINITY })
+
+  it('unset: 60 s for a stream, none for a non-streamed call (its headers come with the whole answer)', () => {
+    expect(headersTimeoutFor(t(undefined), true)).toBe(60_000)
+    expect(headersTimeoutFor(t(undefined), false)).toBe(0)
+  })
+
+  it('configured: applies to both', () => {
+    expect(headersTimeoutFor(t(200), true)).toBe(200)
+    expect(headersTimeoutFor(t(200), false)).toBe(200)
+  })
+
+  it('the default config leaves first_byte_ms unset, so a slow non-streamed reasoning call is not cut at a minute', () => {
+    const { config } = parseConfig('providers: { p: { type: openai, base_url: "http://127.0.0.1:1/v1", keys: [k] } }\nmodels: { m: { targets: [{ provider: p, model: x }] } }\n', 'x.yaml', {})
+    expect(config.routing.timeouts.first_byte_ms).toBeUndefined()
+    const d = buildDeployments(config, () => {})
+    expect(d.targets.get('m')![0]!.timeouts.firstByteMs).toBeUndefined()
+    void d.close()
   })
 })
