@@ -117,6 +117,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     body: how.body,
     rawBody: how.codec ? undefined : call.rawBody,
     stream: call.stream,
+    maxOutputTokens: call.maxOutputTokens,
     upstreamModel: target.upstreamModel,
     provider: provider.config,
     apiKey,

@@ -35,6 +35,11 @@ export interface AttemptInput {
   /** The client's exact bytes, for pass-through where only the model changes. */
   rawBody: Buffer | undefined
   stream: boolean
+  /**
+   * The call's output cap: the client's, else the model's default_max_output_tokens, else
+   * routing's. Reservations assume it; a vendor that requires a cap (Anthropic) is sent it.
+   */
+  maxOutputTokens: number
   /** The upstream model of the chosen target. */
   upstreamModel: string
   provider: ProviderConfig

@@ -32,6 +32,7 @@ providers:
   gemini: { type: gemini, base_url: "${gemini.url}", keys: ["gm-vendor-key"] }
 models:
   claude: { targets: [{ provider: anthropic, model: claude-sonnet-4-5 }] }
+  claude-long: { targets: [{ provider: anthropic, model: claude-sonnet-4-5 }], default_max_output_tokens: 32000 }
   local: { targets: [{ provider: compat, model: qwen3 }] }
   gem: { targets: [{ provider: gemini, model: gemini-2.5-flash }] }
 routing: { retries: { max_attempts: 1 } }
@@ -74,6 +75,13 @@ describe('Responses API on an Anthropic target', () => {
     expect(seen.path).toBe('/v1/messages')
     expect(seen.headers['x-api-key']).toBe('sk-ant-vendor')
     expect(seen.json).toEqual({ model: 'claude-sonnet-4-5', max_tokens: 100, system: 'Be brief.', messages: [{ role: 'user', content: 'hi' }] })
+  })
+
+  it("without max_output_tokens (as Codex sends), Anthropic gets the model's default_max_output_tokens, else routing's", async () => {
+    await client.responses.create({ model: 'claude-long', input: 'write a long patch', store: false })
+    expect(lastSeen().json?.max_tokens).toBe(32000)
+    await client.responses.create({ model: 'claude', input: 'hi', store: false })
+    expect(lastSeen().json?.max_tokens).toBe(4096)
   })
 
   it('streamed: the SDK accumulates the synthesized events; Accept: application/json does not turn streaming off', async () => {

@@ -30,7 +30,7 @@ export function buildRequest(input: AttemptInput): UpstreamRequest {
 }
 
 function buildBody(input: AttemptInput, native: boolean): string | Buffer {
-  if (!native) return JSON.stringify(chatToAnthropic(input.body as ChatRequest, input.upstreamModel, input.stream))
+  if (!native) return JSON.stringify(chatToAnthropic(input.body as ChatRequest, input.upstreamModel, input.stream, input.maxOutputTokens))
   // The client's exact bytes, the model swapped in place when it differs; serialized (spreading
   // keeps the client's key order) only when the member cannot be located with certainty.
   return (input.rawBody && withModel(input.rawBody, input.body['model'], input.upstreamModel)) || JSON.stringify({ ...input.body, model: input.upstreamModel })

@@ -11,18 +11,21 @@ import type { AnthropicMessage, AnthropicRequest, AnthropicToolChoice } from './
 import { messagesToAnthropic } from './messages-to-anthropic.ts'
 import { toolChoiceToAnthropic, toolsToAnthropic } from './tools-to-anthropic.ts'
 
-/** Anthropic requires max_tokens; OpenAI does not. Used when the client gave no limit. */
+/**
+ * Anthropic requires max_tokens; OpenAI does not. When the client gave no limit the gateway sends
+ * the call's cap (the model's default_max_output_tokens, else routing's), this when none is known.
+ */
 export const DEFAULT_MAX_TOKENS = 4096
 
 /** Thinking budgets for OpenAI's reasoning_effort levels. */
 export const THINKING_BUDGETS: Readonly<Record<string, number>> = { minimal: 1024, low: 1024, medium: 4096, high: 16384 }
 
-export function chatToAnthropic(req: ChatRequest, upstreamModel: string, stream: boolean): AnthropicRequest {
+export function chatToAnthropic(req: ChatRequest, upstreamModel: string, stream: boolean, defaultMaxTokens = DEFAULT_MAX_TOKENS): AnthropicRequest {
   if (typeof req.n === 'number' && req.n > 1) throw invalidRequest('n > 1 is not supported by Anthropic models', 'n')
 
   const { system, messages } = messagesToAnthropic(req.messages)
   const clientMax = req.max_completion_tokens ?? req.max_tokens ?? undefined
-  const out: AnthropicRequest = { model: upstreamModel, max_tokens: clientMax ?? DEFAULT_MAX_TOKENS, messages }
+  const out: AnthropicRequest = { model: upstreamModel, max_tokens: clientMax ?? defaultMaxTokens, messages }
   if (system !== undefined) out.system = system
 
   const tools = req.tools && req.tools.length > 0 ? toolsToAnthropic(req.tools) : []
@@ -40,7 +43,7 @@ export function chatToAnthropic(req: ChatRequest, upstreamModel: string, stream:
   if (thinking && thinking['type'] !== 'disabled') {
     // Anthropic needs room for the answer beyond the budget; the client's limit is kept for the answer.
     const budget = thinking['budget_tokens']
-    if (typeof budget === 'number' && out.max_tokens <= budget) out.max_tokens = budget + (clientMax ?? DEFAULT_MAX_TOKENS)
+    if (typeof budget === 'number' && out.max_tokens <= budget) out.max_tokens = budget + (clientMax ?? defaultMaxTokens)
   } else {
     // Thinking rejects any temperature but 1 and narrow top_p, so sampling knobs only go without it.
     if (typeof req.temperature === 'number') out.temperature = req.temperature

@@ -77,6 +77,7 @@ export function attempt(over: Partial<AttemptInput> & { body: JsonObject }): Att
     operation: 'chat',
     rawBody: undefined,
     stream: false,
+    maxOutputTokens: 4096,
     upstreamModel: 'claude-sonnet-4-5',
     provider: { name: 'anthropic', type: 'anthropic', baseUrl: 'https://api.anthropic.com', headers: {} },
     apiKey: 'sk-ant-test',

@@ -104,7 +104,7 @@ describe('chatToBedrock', () => {
 })
 
 const input = (over: Partial<AttemptInput> = {}): AttemptInput => ({
-  operation: 'chat', body: { model: 'x', messages: [{ role: 'user', content: 'hi' }] }, rawBody: undefined, stream: false,
+  operation: 'chat', body: { model: 'x', messages: [{ role: 'user', content: 'hi' }] }, rawBody: undefined, stream: false, maxOutputTokens: 4096,
   upstreamModel: MODEL, apiKey: undefined, clientHeaders: {},
   provider: { name: 'bedrock', type: 'bedrock', baseUrl: '', region: 'us-east-1', accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', headers: {} },
   ...over,

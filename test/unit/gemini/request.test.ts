@@ -216,7 +216,7 @@ describe('sanitizeGeminiSchema', () => {
 })
 
 const input = (over: Partial<AttemptInput>): AttemptInput => ({
-  operation: 'chat', body: { model: 'x', messages: [{ role: 'user', content: 'hi' }] }, rawBody: undefined, stream: false,
+  operation: 'chat', body: { model: 'x', messages: [{ role: 'user', content: 'hi' }] }, rawBody: undefined, stream: false, maxOutputTokens: 4096,
   upstreamModel: 'gemini-2.5-flash', apiKey: 'KEY', clientHeaders: {},
   provider: { name: 'gemini', type: 'gemini', baseUrl: '', headers: {} }, ...over,
 })

@@ -112,7 +112,7 @@ describe('parseGeminiError', () => {
 
 describe('gemini embeddings', () => {
   const input = (body: JsonObject): AttemptInput => ({
-    operation: 'embeddings', body, rawBody: undefined, stream: false, upstreamModel: 'text-embedding-004', apiKey: 'k',
+    operation: 'embeddings', body, rawBody: undefined, stream: false, maxOutputTokens: 4096, upstreamModel: 'text-embedding-004', apiKey: 'k',
     clientHeaders: {}, provider: { name: 'g', type: 'gemini', baseUrl: '', headers: {} },
   })
   const response = Buffer.from(JSON.stringify({ embeddings: [{ values: [0.5, -1] }, { values: [0.25] }] }))
