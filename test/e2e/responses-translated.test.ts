@@ -84,6 +84,22 @@ describe('Responses API on an Anthropic target', () => {
     expect(lastSeen().json?.max_tokens).toBe(4096)
   })
 
+  it('prompt_cache_key (Codex sends one each turn) places cache breakpoints: last tool, system prompt, last input item', async () => {
+    await client.responses.create({
+      model: 'claude', instructions: 'You are Codex.', prompt_cache_key: 'codex-session-7', store: false,
+      tools: [SECRET_TOOL],
+      input: asInput([{ role: 'user', content: 'find the secret' }, { type: 'function_call', call_id: 'call_1', name: 'get_secret', arguments: '{}' }, { type: 'function_call_output', call_id: 'call_1', output: 'swordfish' }]),
+    })
+    const body = lastSeen().json as { system: unknown; tools: Array<Record<string, unknown>>; messages: Array<{ content: Array<Record<string, unknown>> }> }
+    expect(body.system).toEqual([{ type: 'text', text: 'You are Codex.', cache_control: { type: 'ephemeral' } }])
+    expect(body.tools.at(-1)!.cache_control).toEqual({ type: 'ephemeral' })
+    expect(body.messages.at(-1)!.content.at(-1)).toMatchObject({ type: 'tool_result', tool_use_id: 'call_1', cache_control: { type: 'ephemeral' } })
+    expect(JSON.stringify(body)).not.toContain('prompt_cache_key')
+    // Without the key nothing is marked: a cache write costs more than plain input.
+    await client.responses.create({ model: 'claude', instructions: 'You are Codex.', input: 'hi', store: false })
+    expect(JSON.stringify(lastSeen().json)).not.toContain('cache_control')
+  })
+
   it('streamed: the SDK accumulates the synthesized events; Accept: application/json does not turn streaming off', async () => {
     const stream = client.responses.stream({ model: 'claude', input: [{ role: 'user', content: [{ type: 'input_text', text: 'hi' }] }], store: false }, { headers: { accept: 'application/json' } })
     const types: string[] = []
@@ -204,8 +220,8 @@ describe('Responses API on an Anthropic target', () => {
 })
 
 describe('Responses API on a Chat-Completions-only OpenAI-compatible target', () => {
-  it('translates to /chat/completions and drops reasoning_effort for a model not marked as reasoning', async () => {
-    const r = await client.responses.create({ model: 'local', input: 'hi', reasoning: { effort: 'low' }, text: { format: { type: 'json_schema', name: 'out', schema: { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', properties: { a: { type: 'string' } } }, strict: true } }, store: false })
+  it('translates to /chat/completions and drops reasoning_effort for a model not marked as reasoning (and prompt_cache_key)', async () => {
+    const r = await client.responses.create({ model: 'local', input: 'hi', prompt_cache_key: 'k1', reasoning: { effort: 'low' }, text: { format: { type: 'json_schema', name: 'out', schema: { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', properties: { a: { type: 'string' } } }, strict: true } }, store: false })
     expect(r.output_text).toBe('SB_FINAL: hello')
     const seen = lastSeen()
     expect(seen.path).toBe('/v1/chat/completions')

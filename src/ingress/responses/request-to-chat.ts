@@ -46,6 +46,9 @@ export function responsesToChat(body: JsonObject): ChatRequest {
   if (format !== undefined) req.response_format = format
   const user = optionalString(body.user, 'user') ?? optionalString(body.safety_identifier, 'safety_identifier')
   if (user !== undefined) req.user = user
+  // Chat Completions has it too; vendors that cache only where told to (Anthropic) read it as a request to cache.
+  const cacheKey = optionalString(body.prompt_cache_key, 'prompt_cache_key')
+  if (cacheKey !== undefined) req.prompt_cache_key = cacheKey
   if (body.stream === true) {
     req.stream = true
     // response.completed always carries usage, so the upstream must always report it.

@@ -10,6 +10,7 @@ import type { ChatRequest } from '../../core/openai-chat.ts'
 import type { AnthropicMessage, AnthropicRequest, AnthropicToolChoice } from './types.ts'
 import { messagesToAnthropic } from './messages-to-anthropic.ts'
 import { toolChoiceToAnthropic, toolsToAnthropic } from './tools-to-anthropic.ts'
+import { withCacheBreakpoints } from './cache-breakpoints.ts'
 
 /**
  * Anthropic requires max_tokens; OpenAI does not. When the client gave no limit the gateway sends
@@ -56,7 +57,7 @@ export function chatToAnthropic(req: ChatRequest, upstreamModel: string, stream:
 
   if (typeof req.user === 'string' && req.user !== '') out.metadata = { user_id: req.user }
   if (stream) out.stream = true
-  return out
+  return typeof req['prompt_cache_key'] === 'string' && req['prompt_cache_key'] !== '' ? withCacheBreakpoints(out) : out
 }
 
 /**

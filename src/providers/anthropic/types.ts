@@ -39,7 +39,7 @@ export interface AnthropicMessage {
   content: string | AnthropicContentBlock[]
 }
 
-export interface AnthropicTool { name: string; description?: string; input_schema: JsonObject }
+export interface AnthropicTool { name: string; description?: string; input_schema: JsonObject; cache_control?: { type: 'ephemeral' } }
 
 export type AnthropicToolChoice =
   | { type: 'auto'; disable_parallel_tool_use?: boolean }

@@ -43,7 +43,7 @@ function splicedBody(input: AttemptInput): Buffer | undefined {
 }
 
 function serializedBody(input: AttemptInput): string {
-  const body: JsonObject = { ...input.body, model: input.upstreamModel }
+  const body: JsonObject = { ...(input.rawBody ? input.body : withoutCacheHint(input.body)), model: input.upstreamModel }
   if (asksForUsage(input)) {
     const so = input.body.stream_options
     body.stream_options = { ...(isObject(so) ? so : {}), include_usage: true }
@@ -58,6 +58,16 @@ function serializedBody(input: AttemptInput): string {
     })
   }
   return JSON.stringify(body)
+}
+
+/**
+ * A body translated from another API (no client bytes): its prompt_cache_key is a hint for vendors
+ * that cache only on request (Anthropic); OpenAI-compatible hosts may refuse the unknown member.
+ */
+function withoutCacheHint(body: JsonObject): JsonObject {
+  if (!('prompt_cache_key' in body)) return body
+  const { prompt_cache_key: _hint, ...rest } = body
+  return rest
 }
 
 function hasReasoningDetails(messages: Json | undefined): messages is Json[] {
