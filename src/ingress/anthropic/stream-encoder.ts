@@ -52,17 +52,41 @@ export function createAnthropicStreamEncoder(ctx: EncodeContext): StreamEncoder 
     })
   }
 
+  /**
+   * A vendor that interleaves parallel tool calls (some OpenAI-compatible servers do; OpenAI
+   * streams them one after another) sends fragments of a call whose block is no longer open.
+   * Anthropic's blocks are strictly sequential and a client may run a tool when its block stops,
+   * so a call that starts while another call's block is open waits here, whole, until that block
+   * closes, and is then sent as one block.
+   */
+  const queued: Array<{ call: number; id: string; name: string; args: string }> = []
+
   function closeBlock(): string {
     if (!open) return ''
     const out = sse('content_block_stop', { type: 'content_block_stop', index: open.index })
     open = undefined
+    return queued.length > 0 ? out + flushQueued() : out
+  }
+
+  function flushQueued(): string {
+    let out = ''
+    for (const q of queued) {
+      const index = nextIndex++
+      toolBlocks.set(q.call, index)
+      out += sse('content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: q.id, name: q.name, input: {} } })
+      if (q.args) out += blockDelta(index, { type: 'input_json_delta', partial_json: q.args })
+      out += sse('content_block_stop', { type: 'content_block_stop', index })
+    }
+    queued.length = 0
     return out
   }
 
-  function openBlock(block: OpenBlock, contentBlock: JsonObject): string {
-    const out = closeBlock() + sse('content_block_start', { type: 'content_block_start', index: block.index, content_block: contentBlock })
-    open = block
-    return out
+  /** Closes the open block (sending any calls queued behind it), then opens the next at the next index. */
+  function openBlock(kind: OpenBlock['kind'], contentBlock: JsonObject, signed = false): { out: string; index: number } {
+    const closed = closeBlock()
+    const index = nextIndex++
+    open = kind === 'thinking' ? { kind, index, signed } : { kind, index }
+    return { out: closed + sse('content_block_start', { type: 'content_block_start', index, content_block: contentBlock }), index }
   }
 
   function blockDelta(index: number, delta: JsonObject): string {
@@ -72,8 +96,7 @@ export function createAnthropicStreamEncoder(ctx: EncodeContext): StreamEncoder 
   function thinkingBlock(): { out: string; index: number } {
     // A signed thinking block is complete; more reasoning text starts the next one.
     if (open?.kind === 'thinking' && !open.signed) return { out: '', index: open.index }
-    const index = nextIndex++
-    return { out: openBlock({ kind: 'thinking', index, signed: false }, { type: 'thinking', thinking: '', signature: '' }), index }
+    return openBlock('thinking', { type: 'thinking', thinking: '', signature: '' })
   }
 
   function thinkingText(text: string): string {
@@ -98,7 +121,7 @@ export function createAnthropicStreamEncoder(ctx: EncodeContext): StreamEncoder 
         if (!hasText) out += thinkingText(d.thinking)
         if (d.signature) out += signature(d.signature)
       } else if (d.type === 'redacted_thinking') {
-        out += openBlock({ kind: 'thinking', index: nextIndex++, signed: true }, { type: 'redacted_thinking', data: d.data })
+        out += openBlock('thinking', { type: 'redacted_thinking', data: d.data }, true).out
         out += closeBlock()
       }
     }
@@ -107,28 +130,33 @@ export function createAnthropicStreamEncoder(ctx: EncodeContext): StreamEncoder 
 
   function text(value: string): string {
     if (value === '') return ''
-    let out = ''
-    if (open?.kind !== 'text') out = openBlock({ kind: 'text', index: nextIndex++ }, { type: 'text', text: '' })
-    return out + blockDelta(open?.index ?? 0, { type: 'text_delta', text: value })
+    if (open?.kind === 'text') return blockDelta(open.index, { type: 'text_delta', text: value })
+    const { out, index } = openBlock('text', { type: 'text', text: '' })
+    return out + blockDelta(index, { type: 'text_delta', text: value })
   }
 
   function toolCalls(delta: Delta): string {
     let out = ''
     for (const call of delta.tool_calls ?? []) {
+      const args = call.function?.arguments
       let index = toolBlocks.get(call.index)
       if (index === undefined) {
-        index = nextIndex++
+        const waiting = queued.find((q) => q.call === call.index)
+        if (waiting) {
+          if (args) waiting.args += args
+          continue
+        }
+        const id = call.id ?? `toolu_${messageId.slice(4)}_${call.index}`
+        const name = call.function?.name ?? ''
+        if (open?.kind === 'tool') {
+          queued.push({ call: call.index, id, name, args: args ?? '' })
+          continue
+        }
+        const opened = openBlock('tool', { type: 'tool_use', id, name, input: {} })
+        out += opened.out
+        index = opened.index
         toolBlocks.set(call.index, index)
-        out += openBlock({ kind: 'tool', index }, {
-          type: 'tool_use',
-          id: call.id ?? `toolu_${messageId.slice(4)}_${call.index}`,
-          name: call.function?.name ?? '',
-          input: {},
-        })
       }
-      // OpenAI streams parallel calls one after another; a late fragment for an earlier call still
-      // goes to that call's block index, which the SDK's accumulator handles.
-      const args = call.function?.arguments
       if (args) out += blockDelta(index, { type: 'input_json_delta', partial_json: args })
     }
     return out

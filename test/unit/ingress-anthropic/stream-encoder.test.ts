@@ -54,9 +54,10 @@ describe('OpenAI chunks -> Anthropic SSE', () => {
       { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: 'ty": "Pa' } },
       { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: 'ris"}' } },
       { type: 'content_block_stop', index: 1 },
+      // The second call started while the first call's block was open: it is sent whole once that
+      // block closes (a vendor may interleave the calls' fragments; Anthropic's blocks are sequential).
       { type: 'content_block_start', index: 2, content_block: { type: 'tool_use', id: 'call_Tokyo02', name: 'get_weather', input: {} } },
-      { type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: '{"city"' } },
-      { type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: ': "Tokyo", "unit": "c"}' } },
+      { type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: '{"city": "Tokyo", "unit": "c"}' } },
       { type: 'content_block_stop', index: 2 },
       {
         type: 'message_delta',
@@ -71,6 +72,37 @@ describe('OpenAI chunks -> Anthropic SSE', () => {
       .map((e) => (e.data.delta as { partial_json: string }).partial_json).join(''))
     expect(json(1)).toEqual({ city: 'Paris' })
     expect(json(2)).toEqual({ city: 'Tokyo', unit: 'c' })
+  })
+
+  it('a vendor interleaving parallel calls: every block is sequential and complete when it stops', () => {
+    const encoder = anthropicIngress.streamEncoder(ctx)
+    const chunk = (toolCalls: unknown[], finish: string | null = null) => ({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { tool_calls: toolCalls }, finish_reason: finish }] }) as never
+    const out = [
+      chunk([{ index: 0, id: 'call_a', type: 'function', function: { name: 'Read', arguments: '' } }]),
+      chunk([{ index: 1, id: 'call_b', type: 'function', function: { name: 'Grep', arguments: '{"pat' } }]),
+      chunk([{ index: 0, function: { arguments: '{"file_path":' } }]),
+      chunk([{ index: 1, function: { arguments: 'tern":"x"}' } }]),
+      chunk([{ index: 0, function: { arguments: '"/a.ts"}' } }], 'tool_calls'),
+    ].map((c) => encoder.push(c)).join('') + encoder.end(undefined)
+    const events = parseSse(out).map((e) => e.data)
+    const blocks = new Map<number, { name: string; json: string; stopped: boolean }>()
+    for (const e of events) {
+      const index = e.index as number
+      if (e.type === 'content_block_start') {
+        expect([...blocks.values()].every((b) => b.stopped)).toBe(true)
+        blocks.set(index, { name: (e.content_block as { name: string }).name, json: '', stopped: false })
+      } else if (e.type === 'content_block_delta') {
+        expect(blocks.get(index)!.stopped).toBe(false)
+        blocks.get(index)!.json += (e.delta as { partial_json: string }).partial_json
+      } else if (e.type === 'content_block_stop') {
+        blocks.get(index)!.stopped = true
+      }
+    }
+    expect([...blocks.entries()].map(([i, b]) => [i, b.name, JSON.parse(b.json), b.stopped])).toEqual([
+      [0, 'Read', { file_path: '/a.ts' }, true],
+      [1, 'Grep', { pattern: 'x' }, true],
+    ])
+    expect(events.at(-2)).toMatchObject({ type: 'message_delta', delta: { stop_reason: 'tool_use' } })
   })
 
   it('holds message_delta until end() even though finish_reason came first', () => {
