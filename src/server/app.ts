@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.ts'
 import type { Authenticator } from '../core/ports.ts'
 import { GatewayError, openAIErrorBody, toGatewayError } from '../core/errors.ts'
 import { anyGlobMatches } from '../core/glob.ts'
+import { requestIdFrom } from '../pipeline/headers.ts'
 
 export interface AppDeps {
   config: Config
@@ -27,6 +28,13 @@ const CREATED = Math.floor(Date.now() / 1000)
 
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono()
+
+  // Every response names its request, as the model calls' do: the client's x-request-id when sane, else a new one.
+  app.use(async (c, next) => {
+    const id = requestIdFrom({ 'x-request-id': c.req.header('x-request-id') })
+    await next()
+    c.res.headers.set('x-request-id', id)
+  })
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/readyz', async (c) => {
