@@ -72,8 +72,11 @@ export interface AttemptObserver {
 
 export interface Observability {
   startRequest(call: CallInfo): RequestObserver
-  /** Access log and metrics for requests refused before a CallInfo existed (401, 400, 404). */
-  refused(info: { requestId: string; method: string; path: string; status: number; code: string; durationMs: number }): void
+  /**
+   * Access log and metrics for requests refused before a CallInfo existed (401, 400, 403, 404,
+   * 413). `team` once the key is known; `model` only when it names a configured model.
+   */
+  refused(info: { requestId: string; method: string; path: string; status: number; code: string; durationMs: number; team?: string; model?: string }): void
 }
 
 /** Durable record of admin actions: who (admin key id), what, when. */

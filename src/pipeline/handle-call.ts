@@ -62,6 +62,8 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
   // Known once authenticated: a request refused after that (400, 403, 404, 413) is still a ledger row.
   let principal: Principal | undefined
   let requestedModel = ''
+  // A configured model the request named (a label for refusals after that point).
+  let knownModel: string | undefined
 
   const abort = new AbortController()
   const onClose = () => {
@@ -86,6 +88,7 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     if (!model) {
       throw new GatewayError({ status: 404, code: 'model_not_found', param: 'model', message: `The model '${publicModel}' does not exist on this gateway. GET /v1/models lists the models your key may use.` })
     }
+    knownModel = publicModel
     if (!anyGlobMatches(principal.keyModels, publicModel) || !anyGlobMatches(principal.teamModels, publicModel)) {
       throw new GatewayError({ status: 403, code: 'model_not_allowed', param: 'model', message: `Your key may not use the model '${publicModel}'. GET /v1/models lists the models it may use.` })
     }
@@ -212,7 +215,7 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
       deps.ledger.record(call, outcome)
       observer?.end(outcome)
     } else if (failure) {
-      deps.observability.refused({ requestId, method: req.method ?? 'POST', path: req.url ?? '', status: failure.status, code: failure.code, durationMs })
+      deps.observability.refused({ requestId, method: req.method ?? 'POST', path: req.url ?? '', status: failure.status, code: failure.code, durationMs, team: principal?.team, model: knownModel })
       if (principal) deps.ledger.record(refusedCall(requestId, route, principal, requestedModel, req.headers, startedAt), outcome)
     }
   }

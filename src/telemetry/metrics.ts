@@ -20,8 +20,11 @@ export interface GatewayMetrics {
   scrape(): Promise<{ contentType: string; body: string }>
   /** ttftMs: arrival to first streamed byte (streams only). */
   request(call: CallInfo, outcome: CallOutcome, ttftMs: number | undefined): void
-  /** A request refused before it had a model (401, 400, 404...). */
-  refused(status: number): void
+  /**
+   * A request refused before its call began (401, 400, 403, 404, 413): labelled with its team once
+   * the key is known and its model when that is a configured one, else "none".
+   */
+  refused(status: number, team?: string, model?: string): void
   /** Sources read at scrape time: refusals by rate-limit scope (cumulative), budgets, circuits. */
   rateLimitedFrom(source: () => Readonly<Record<string, number>>): void
   budgetRemainingFrom(source: () => Iterable<BudgetRemaining>): void
@@ -80,7 +83,7 @@ export function createMetrics(modelNames: Iterable<string>): GatewayMetrics {
   }))
   const perModel = new Map<string, ModelCells>()
   const attemptCells = new Cache2<CounterCell>((provider, outcome) => attemptsF.cell([provider, outcome]))
-  const refusedCells = new Map<number, CounterCell>()
+  const refusedCells = new Map<string, CounterCell>()
 
   let rateSource: (() => Readonly<Record<string, number>>) | undefined
   new Counter({
@@ -179,9 +182,10 @@ export function createMetrics(modelNames: Iterable<string>): GatewayMetrics {
         attemptCells.get(a.provider, a.error ?? 'success').value += 1
       }
     },
-    refused(status) {
-      let c = refusedCells.get(status)
-      if (!c) refusedCells.set(status, (c = requests.cell([NONE, NONE, NONE, String(status)])))
+    refused(status, team, model) {
+      const id = `${status}\u0000${team ?? ''}\u0000${model ?? ''}`
+      let c = refusedCells.get(id)
+      if (!c) refusedCells.set(id, (c = requests.cell([model ?? NONE, NONE, team ?? NONE, String(status)])))
       c.value += 1
     },
     rateLimitedFrom(source) {

@@ -70,7 +70,7 @@ export function createObservability(d: ObservabilityDeps): Observability {
   return {
     startRequest: (call) => new RequestTelemetry(d, call),
     refused(info) {
-      d.metrics?.refused(info.status)
+      d.metrics?.refused(info.status, info.team, info.model)
       d.access?.refused(info)
     },
   }

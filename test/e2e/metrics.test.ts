@@ -9,6 +9,7 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 
 const VENDOR_KEY = 'sk-vendor-secret-metrics-000000000000'
 const CLIENT_KEY = 'sk-sb-test-client-key-metrics'
+const NARROW_KEY = 'sk-sb-test-narrow-key-metrics'
 
 let vendor: StandIn
 let gw: TestGateway
@@ -20,7 +21,7 @@ models:
   gpt-test: { targets: [{ provider: up, model: upstream-model }] }
 routing: { retries: { max_attempts: 3, backoff_ms: 1, max_backoff_ms: 5 } }
 teams:
-  t1: { keys: { k1: { key: "${CLIENT_KEY}" } } }
+  t1: { keys: { k1: { key: "${CLIENT_KEY}" }, narrow: { key: "${NARROW_KEY}", models: [other-model] } } }
 ${telemetry}
 `
 
@@ -91,12 +92,18 @@ describe('GET /metrics', () => {
     expect([r1.status, r2.status, r3.status]).toEqual([200, 200, 200])
     expect((await chat({ model: 'gpt-test', messages: [] }, 'sk-wrong-key-00000000')).status).toBe(401)
     expect((await chat({ model: 'no-such-model-from-a-client', messages: [{ role: 'user', content: 'x' }] })).status).toBe(404)
+    expect((await chat({ model: 'gpt-test', messages: [{ role: 'user', content: 'x' }] }, NARROW_KEY)).status).toBe(403)
+    expect((await chat({ model: 'gpt-test', messages: 'not a list' })).status).toBe(400)
     const { samples: after, text } = await scrape()
 
     const d = (k: string) => delta(before, after, k)
     expect(d('switchboard_requests_total{model="gpt-test",provider="up",team="t1",status="200"}')).toBe(3)
     expect(d('switchboard_requests_total{model="none",provider="none",team="none",status="401"}')).toBe(1)
-    expect(d('switchboard_requests_total{model="none",provider="none",team="none",status="404"}')).toBe(1)
+    // After authentication the team is known; a configured model is named, a client's made-up one is not.
+    expect(d('switchboard_requests_total{model="none",provider="none",team="t1",status="404"}')).toBe(1)
+    expect(d('switchboard_requests_total{model="gpt-test",provider="none",team="t1",status="403"}')).toBe(1)
+    expect(d('switchboard_requests_total{model="none",provider="none",team="t1",status="400"}')).toBe(1)
+    expect(text).not.toContain('no-such-model-from-a-client')
     expect(d('switchboard_tokens_total{model="gpt-test",team="t1",kind="input"}')).toBe(30)
     expect(d('switchboard_tokens_total{model="gpt-test",team="t1",kind="output"}')).toBe(15)
     expect(d('switchboard_tokens_total{model="gpt-test",team="t1",kind="cached"}')).toBe(0)
