@@ -27,6 +27,12 @@ export interface GatewayErrorInit {
   param?: string | null
   headers?: Record<string, string>
   cause?: unknown
+  /**
+   * The vendor was overloaded (Anthropic's 529, an overloaded 503). OpenAI clients get the status
+   * above (502 upstream_error); Anthropic clients get what Anthropic sends, 529 overloaded_error,
+   * which Claude Code treats apart from other failures.
+   */
+  overloaded?: boolean
 }
 
 export class GatewayError extends Error {
@@ -35,6 +41,7 @@ export class GatewayError extends Error {
   readonly type: string
   readonly param: string | null
   readonly headers: Record<string, string>
+  readonly overloaded: boolean
 
   constructor(init: GatewayErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause })
@@ -44,8 +51,12 @@ export class GatewayError extends Error {
     this.type = init.type ?? openAITypeForStatus(init.status)
     this.param = init.param ?? null
     this.headers = init.headers ?? {}
+    this.overloaded = init.overloaded ?? false
   }
 }
+
+/** The status an Anthropic client sees. */
+export const anthropicStatus = (err: GatewayError): number => (err.overloaded ? 529 : err.status)
 
 function openAITypeForStatus(status: number): string {
   if (status === 401) return 'authentication_error'
@@ -76,7 +87,7 @@ export function openAIErrorBody(err: GatewayError): string {
 }
 
 export function anthropicErrorBody(err: GatewayError): string {
-  return JSON.stringify({ type: 'error', error: { type: anthropicTypeForStatus(err.status), message: err.message } })
+  return JSON.stringify({ type: 'error', error: { type: anthropicTypeForStatus(anthropicStatus(err)), message: err.message } })
 }
 
 /** Shorthands for the errors raised most often, so call sites stay one line. */

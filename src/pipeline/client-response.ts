@@ -3,7 +3,7 @@
  * (measured here at half the throughput). Errors are rendered in the ingress's one envelope.
  */
 import type { ServerResponse } from 'node:http'
-import { anthropicErrorBody, openAIErrorBody, type GatewayError } from '../core/errors.ts'
+import { anthropicErrorBody, anthropicStatus, openAIErrorBody, type GatewayError } from '../core/errors.ts'
 import type { IngressFormat } from '../core/call.ts'
 
 const LONGEST_SDK_WAIT_S = 60
@@ -21,7 +21,7 @@ export function sendError(res: ServerResponse, err: GatewayError, ingress: Ingre
     // unless x-should-retry says otherwise: a wait beyond a minute is the caller's decision.
     else if (out['x-should-retry'] === undefined && Number(out['retry-after']) > LONGEST_SDK_WAIT_S) out['x-should-retry'] = 'false'
   }
-  res.writeHead(err.status, out)
+  res.writeHead(ingress === 'anthropic' ? anthropicStatus(err) : err.status, out)
   res.end(body)
 }
 

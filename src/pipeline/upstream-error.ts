@@ -22,7 +22,7 @@ export function vendorErrorToClient(e: ProviderError, provider: string): Gateway
     return new GatewayError({ status: 429, code: e.code || 'rate_limit_exceeded', message: `${provider}: ${message}`, headers })
   }
   if (e.status >= 500 || e.kind === 'overloaded' || e.kind === 'server') {
-    return new GatewayError({ status: 502, code: 'upstream_error', message: `The vendor failed (${provider} answered ${e.status}): ${message}` })
+    return new GatewayError({ status: 502, code: 'upstream_error', message: `The vendor failed (${provider} answered ${e.status}): ${message}`, overloaded: e.kind === 'overloaded' })
   }
   if (e.kind === 'auth') {
     // The gateway's vendor key was refused: that is the operator's problem, not the client's key.
