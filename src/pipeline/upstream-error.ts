@@ -19,6 +19,8 @@ export function vendorErrorToClient(e: ProviderError, provider: string): Gateway
   const message = scrubSecrets(e.message)
   if (e.status === 429 || e.kind === 'rate_limited') {
     const headers: Record<string, string> = { 'retry-after': String(Math.max(1, Math.ceil((e.retryAfterMs ?? 1000) / 1000))) }
+    // The SDKs read retry-after-ms first: a vendor's sub-second wait keeps its precision.
+    if (e.retryAfterMs !== undefined) headers['retry-after-ms'] = String(Math.max(0, Math.round(e.retryAfterMs)))
     return new GatewayError({ status: 429, code: e.code || 'rate_limit_exceeded', message: `${provider}: ${message}`, headers })
   }
   if (e.status >= 500 || e.kind === 'overloaded' || e.kind === 'server') {

@@ -134,6 +134,11 @@ describe('OpenAI SDK through the gateway', () => {
     expect(err).toBeInstanceOf(OpenAI.RateLimitError)
     expect((err as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('retry-after')).toBe('7')
     expect((err as Error).message).toContain('Rate limit reached for requests')
+    // A sub-second wait keeps its precision (the SDKs read retry-after-ms first).
+    vendor.queue.push(json(429, { error: { message: 'slow down', type: 'requests', param: null, code: 'rate_limit_exceeded' } }, { 'retry-after-ms': '250' }))
+    const fine = await client.chat.completions.create({ model: 'gpt-429', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)
+    expect((fine as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('retry-after-ms')).toBe('250')
+    expect((fine as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('retry-after')).toBe('1')
   })
 
   it("a vendor 401 is the operator's problem: 502, never the vendor key", async () => {
