@@ -98,7 +98,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     record(undefined, 'provider_disabled')
     return { ok: false, failure: { kind: 'unavailable', reason: `No healthy upstream: ${provider.disabled}.` }, committed: false }
   }
-  const apiKey = provider.keys.size > 0 ? provider.keys.pick() : undefined
+  const apiKey = provider.keys.size > 0 ? provider.keys.pick(target.upstreamModel) : undefined
   if (provider.keys.size > 0 && apiKey === undefined) {
     record(undefined, 'no_key_available')
     return { ok: false, failure: { kind: 'unavailable', reason: `No healthy upstream: every vendor key of provider "${provider.name}" is rejected or resting after a 429.` }, committed: false }
@@ -165,7 +165,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     }
     const error = adapter.parseError(upstream.status, upstream.headers, body)
     error.message = scrubSecrets(error.message, [apiKey])
-    if (apiKey) provider.keys.report(apiKey, upstream.status, error.retryAfterMs)
+    if (apiKey) provider.keys.report(apiKey, target.upstreamModel, upstream.status, error.retryAfterMs)
     return fail({ kind: 'provider', error }, upstream.status)
   }
 

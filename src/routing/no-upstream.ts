@@ -14,8 +14,8 @@ export function noHealthyUpstream(publicModel: string, config: Config, targets: 
   let keyWait: number | undefined
   for (const t of all) {
     const keys = t.provider.keys
-    if (t.provider.disabled || keys.size === 0 || !keys.readyAt || keys.available(now) > 0) continue
-    const w = keys.readyAt(now) - now
+    if (t.provider.disabled || keys.size === 0 || !keys.readyAt || keys.available(t.upstreamModel, now) > 0) continue
+    const w = keys.readyAt(t.upstreamModel, now) - now
     if (Number.isFinite(w) && (keyWait === undefined || w < keyWait)) keyWait = w
   }
   const waits = [circuitWait, keyWait].filter((w): w is number => w !== undefined)

@@ -118,7 +118,7 @@ export function createPlan(publicModel: string, deps: PlanDeps): RoutePlan {
   const readyIn = (t: Target, at: number): number => {
     let wait = holdUntil ? Math.max(0, (holdUntil.get(t.id) ?? 0) - at) : 0
     const keys = t.provider.keys
-    if (keys.size > 0 && keys.available(at) === 0) wait = Math.max(wait, (keys.readyAt?.(at) ?? at + 1000) - at)
+    if (keys.size > 0 && keys.available(t.upstreamModel, at) === 0) wait = Math.max(wait, (keys.readyAt?.(t.upstreamModel, at) ?? at + 1000) - at)
     return wait
   }
 

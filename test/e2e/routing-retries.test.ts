@@ -42,6 +42,7 @@ models:
   rl-solo: { targets: [{ provider: rl, model: rl-m }] }
   rl2-solo: { targets: [{ provider: rl2, model: rl2-m }] }
   rl3-solo: { targets: [{ provider: rl3, model: rl3-m }] }
+  rl3-other: { targets: [{ provider: rl3, model: rl3-other-m }] }
   overloaded: { targets: [{ provider: ant, model: claude-x, weight: 1 }, { provider: b, model: b-after-ant, weight: 0 }] }
   ant-solo: { targets: [{ provider: ant, model: claude-solo }] }
   short: { targets: [{ provider: a, model: a-short }], timeouts: { total_ms: 400 } }
@@ -112,6 +113,11 @@ describe('retries', () => {
     expect([r.h('x-switchboard-provider'), r.h('x-switchboard-model'), r.h('x-switchboard-attempts')]).toEqual(['rl3', 'rl3-m', '1'])
     expect(A.received).toHaveLength(1)
     expect(r.ms).toBeLessThan(500)
+    // The key rests for rl3-m only: the provider's other model is served with it at once.
+    const other = await chat(gw, 'rl3-other')
+    expect(other.status).toBe(200)
+    expect(A.received.at(-1)!.headers.authorization).toBe('Bearer sk-rl3-one-0001')
+    expect((await chat(gw, 'rl3-solo')).status).toBe(503)
   })
 
   it("a retry-after past the model's total deadline stops at once with the vendor's error", async () => {

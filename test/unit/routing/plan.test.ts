@@ -119,19 +119,19 @@ describe('plan', () => {
     const { plan, deployments } = planFor('keyed', { now: () => 1_000_000 })
     const first = plan.next()
     const keys = first!.target.provider.keys
-    keys.report(keys.pick(1_000_000)!, 429, 30_000, 1_000_000)
+    keys.report(keys.pick('kk', 1_000_000)!, 'kk', 429, 30_000, 1_000_000)
     const s = plan.next(perr('rate_limited', 429, 30_000))
     expect(label(s)).toBe('keyed/k')
     expect(s?.delayMs).toBe(50) // backoff only: the other key is ready
-    expect(deployments.providers.get('k')!.keys.available(1_000_000)).toBe(1)
+    expect(deployments.providers.get('k')!.keys.available('kk', 1_000_000)).toBe(1)
   })
 
   it('all keys resting longer than max_backoff_ms: stop', () => {
     const { plan } = planFor('keyed', { now: () => 1_000_000 })
     const first = plan.next()
     const keys = first!.target.provider.keys
-    keys.report('k1', 429, 30_000, 1_000_000)
-    keys.report('k2', 429, 30_000, 1_000_000)
+    keys.report('k1', 'kk', 429, 30_000, 1_000_000)
+    keys.report('k2', 'kk', 429, 30_000, 1_000_000)
     expect(plan.next(perr('rate_limited', 429, 30_000))).toBeUndefined()
   })
 
