@@ -160,9 +160,11 @@ export const configSchema = z.strictObject({
       connect_ms: int(1).default(5000),
       // Unset: 60 s for streams; a non-streamed call waits up to total_ms (see routing.md).
       first_byte_ms: int(1).optional(),
-      idle_ms: int(1).default(30_000),
+      // A reasoning model may send nothing for minutes mid-stream (OpenAI sends no keepalives);
+      // agent clients wait five minutes themselves.
+      idle_ms: int(1).default(300_000),
       total_ms: int(1).default(600_000),
-    }).default({ connect_ms: 5000, idle_ms: 30_000, total_ms: 600_000 }),
+    }).default({ connect_ms: 5000, idle_ms: 300_000, total_ms: 600_000 }),
     circuit_breaker: z.strictObject({
       failures: int(1).default(5),
       window_ms: int(1).default(60_000),
@@ -172,7 +174,7 @@ export const configSchema = z.strictObject({
   }).default({
     strategy: 'weighted',
     retries: { max_attempts: 4, backoff_ms: 250, max_backoff_ms: 8000 },
-    timeouts: { connect_ms: 5000, idle_ms: 30_000, total_ms: 600_000 },
+    timeouts: { connect_ms: 5000, idle_ms: 300_000, total_ms: 600_000 },
     circuit_breaker: { failures: 5, window_ms: 60_000, cooldown_ms: 30_000 },
     default_max_output_tokens: 4096,
   }),

@@ -47,6 +47,8 @@ describe('the wait for response headers', () => {
   it('the default config leaves first_byte_ms unset, so a slow non-streamed reasoning call is not cut at a minute', () => {
     const { config } = parseConfig('providers: { p: { type: openai, base_url: "http://127.0.0.1:1/v1", keys: [k] } }\nmodels: { m: { targets: [{ provider: p, model: x }] } }\n', 'x.yaml', {})
     expect(config.routing.timeouts.first_byte_ms).toBeUndefined()
+    // Nor is a stream whose model thinks silently for minutes cut at 30 s.
+    expect(config.routing.timeouts.idle_ms).toBe(300_000)
     const d = buildDeployments(config, () => {})
     expect(d.targets.get('m')![0]!.timeouts.firstByteMs).toBeUndefined()
     void d.close()
