@@ -57,12 +57,18 @@ export function createApp(deps: AppDeps): Hono {
       .filter((m) => anyGlobMatches(principal.keyModels, m) && anyGlobMatches(principal.teamModels, m))
       .map((id) => ({ id, object: 'model' as const, created: CREATED, owned_by: 'switchboard' }))
   }
-  app.get('/v1/models', async (c) => c.json({ object: 'list', data: await listModels(c.req.raw.headers) }))
+  // Anthropic's SDKs (and Claude Code) send anthropic-version and read Anthropic's model shape.
+  const anthropicModel = (id: string) => ({ type: 'model' as const, id, display_name: id, created_at: new Date(CREATED * 1000).toISOString() })
+  app.get('/v1/models', async (c) => {
+    const models = await listModels(c.req.raw.headers)
+    if (c.req.header('anthropic-version') === undefined) return c.json({ object: 'list', data: models })
+    return c.json({ data: models.map((m) => anthropicModel(m.id)), has_more: false, first_id: models[0]?.id ?? null, last_id: models.at(-1)?.id ?? null })
+  })
   app.get('/v1/models/:id{.+}', async (c) => {
     const id = c.req.param('id')
     const found = (await listModels(c.req.raw.headers)).find((m) => m.id === id)
     if (!found) throw new GatewayError({ status: 404, code: 'model_not_found', param: 'model', message: `The model '${id}' does not exist on this gateway or your key may not use it.` })
-    return c.json(found)
+    return c.json(c.req.header('anthropic-version') === undefined ? found : anthropicModel(found.id))
   })
 
   for (const mount of deps.mount ?? []) mount(app)

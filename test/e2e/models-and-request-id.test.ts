@@ -38,3 +38,16 @@ describe('x-request-id off the model-call path', () => {
     }
   })
 })
+
+describe('the models list for Anthropic clients', () => {
+  it("the Anthropic SDK reads Anthropic's shape (type, display_name, created_at, paging ids)", async () => {
+    const { default: Anthropic } = await import('@anthropic-ai/sdk')
+    const client = new Anthropic({ baseURL: gw.url, apiKey: KEY, maxRetries: 0 })
+    const page = await client.models.list()
+    expect(page.data).toEqual([{ type: 'model', id: 'demo', display_name: 'demo', created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }])
+    expect(await client.models.retrieve('demo')).toMatchObject({ type: 'model', id: 'demo', display_name: 'demo' })
+    // OpenAI clients keep OpenAI's shape.
+    const r = await (await get('/v1/models', { authorization: `Bearer ${KEY}` })).json()
+    expect(r).toEqual({ object: 'list', data: [{ id: 'demo', object: 'model', created: expect.any(Number), owned_by: 'switchboard' }] })
+  })
+})
