@@ -5,13 +5,16 @@
  * Every loop is bounded; the script stops by itself.
  *
  *   npm run bench -- [--duration 5] [--warmup 12] [--connections 32] [--repeat 1]
- *                    [--body small|agent] [--only direct,minimal,bare,limits,limits-redis,metrics,tracing-10,telemetry,tracing,cache-hit,all,all-redis]
+ *                    [--body small|agent] [--only direct,minimal,floor,floor-all,bare,limits,limits-redis,metrics,tracing-10,telemetry,tracing,cache-hit,all,all-redis]
  *
  * Variants add to `bare` (auth, routing, SQLite ledger): limits (+ budgets, in memory), limits-redis,
  * metrics (Prometheus metrics only), tracing-10 (metrics + OTLP spans for one request in ten, head
  * sampled), telemetry (metrics + access log), tracing (+ OTLP spans for every request), cache-hit
  * (every request after the first is a cache hit), all (everything on, in memory), all-redis
  * (everything, shared in Redis).
+ *
+ * floor and floor-all (contract-floor.ts) are the spec's per-request contract written directly on
+ * the minimal pass-through, without Switchboard: the least a gateway doing that work can cost here.
  *
  * Each measured run follows a warm-up run of the same length; the first of each path lasts --warmup
  * seconds, because V8 moves a function called once per request to its optimizing compiler only
@@ -153,6 +156,14 @@ async function main(): Promise<void> {
       children.push(p.child)
       pin(p.child.pid, PROXY_CPU)
       targets.push({ name: 'minimal', url: `http://127.0.0.1:${await p.port}`, pid: p.child.pid })
+    }
+    // The contract floor (contract-floor.ts): the spec's per-request work written directly, no gateway around it.
+    for (const [name, floor] of [['floor', 'bare'], ['floor-all', 'all']] as const) {
+      if (!ONLY.has(name)) continue
+      const p = spawnTs(join(here, 'contract-floor.ts'), { UPSTREAM: vendor, COLLECTOR: collector, FLOOR: floor, DB: join(dir, `${name}.db`) })
+      children.push(p.child)
+      pin(p.child.pid, PROXY_CPU)
+      targets.push({ name, url: `http://127.0.0.1:${await p.port}`, pid: p.child.pid })
     }
     for (const features of VARIANTS) {
       if (!ONLY.has(features)) continue
