@@ -9,8 +9,10 @@
  *   quoted in the description; the call comes back as a custom_tool_call with that string.
  * - namespace: its function tools are flattened as `<namespace>__<name>`.
  * - tool_search, and tools OpenAI runs itself (web_search, file_search, code_interpreter,
- *   computer_use, image_generation, mcp, local_shell, shell, apply_patch): dropped; no other vendor
- *   runs them for us, and deferred tools are always visible anyway.
+ *   computer_use, image_generation, mcp): dropped; no other vendor runs them for us, and deferred
+ *   tools are always visible anyway.
+ * - local_shell, shell, apply_patch: dropped too, although the client runs them; offering them as
+ *   function tools and answering with their own call items is not built yet (translation-responses.md).
  */
 import type { FunctionTool, ToolChoice } from '../../core/openai-chat.ts'
 import type { Json, JsonObject } from '../../core/json.ts'
