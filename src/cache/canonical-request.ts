@@ -46,6 +46,8 @@ function put(o: JsonObject, k: string, v: Json): void {
 /**
  * sha256 (hex) of the ingress, the operation and the canonical body: the same request on
  * /v1/messages and /v1/chat/completions hashes differently because the answers have different shapes.
+ * On the Anthropic ingress the `anthropic-beta` header is part of the question too: a beta changes
+ * what the model may do and send (extended output, interleaved thinking, context management).
  */
 export function requestHash(call: CallInfo): string {
   const top: JsonObject = {}
@@ -53,7 +55,17 @@ export function requestHash(call: CallInfo): string {
     const item = call.body[k]
     if (item !== undefined && !OMITTED.has(k)) put(top, k, sortedCopy(item))
   }
-  return createHash('sha256').update(call.ingress).update('\n').update(call.operation).update('\n').update(JSON.stringify(top)).digest('hex')
+  const hash = createHash('sha256').update(call.ingress).update('\n').update(call.operation).update('\n').update(JSON.stringify(top))
+  if (call.ingress === 'anthropic') {
+    const beta = call.headers['anthropic-beta']
+    if (beta !== undefined) hash.update('\nanthropic-beta:').update(betaSet(beta))
+  }
+  return hash.digest('hex')
+}
+
+/** The betas as a sorted set: their order and spacing in the header do not matter. */
+function betaSet(v: string | string[]): string {
+  return [...new Set((Array.isArray(v) ? v.join(',') : v).split(',').map((b) => b.trim()).filter(Boolean))].sort().join(',')
 }
 
 /** sha256 (hex) of parts joined by newlines: for storage keys that must not show tenant names. */

@@ -11,6 +11,15 @@ const call = (body: JsonObject, over: Partial<CallInfo> = {}): CallInfo => ({
 describe('requestHash', () => {
   const base = { model: 'm', temperature: 0, messages: [{ role: 'user', content: 'hi' }] }
 
+  it('on the Anthropic ingress, the betas asked for are part of the question (as a set)', () => {
+    const ant = (headers: CallInfo['headers']) => requestHash(call(base, { ingress: 'anthropic', operation: 'messages', headers }))
+    expect(ant({ 'anthropic-beta': 'context-1m-2025-08-07' })).not.toBe(ant({}))
+    expect(ant({ 'anthropic-beta': 'a-1, b-2' })).toBe(ant({ 'anthropic-beta': 'b-2,a-1' }))
+    expect(ant({ 'anthropic-beta': 'a-1' })).not.toBe(ant({ 'anthropic-beta': 'b-2' }))
+    // Other ingresses ignore the header.
+    expect(requestHash(call(base, { headers: { 'anthropic-beta': 'x' } }))).toBe(requestHash(call(base)))
+  })
+
   it('ignores key order at every level', () => {
     const reordered = { messages: [{ content: 'hi', role: 'user' }], temperature: 0, model: 'm' }
     expect(requestHash(call(reordered))).toBe(requestHash(call(base)))
