@@ -69,7 +69,7 @@ teams: { t: { keys: { c: { key: "${CLIENT}" } } } }
     expect(used()).toEqual([RL1, RL2, RL2, RL2, RL2])
     const rested = gw.logs.filter((l) => l.includes('...5555'))
     expect(rested).toHaveLength(1)
-    expect(JSON.parse(rested[0]!)).toMatchObject({ level: 'warn', provider: 'rl', msg: 'vendor rate-limited key ...5555; resting it for 30 s' })
+    expect(JSON.parse(rested[0]!)).toMatchObject({ level: 'warn', provider: 'rl', msg: 'vendor rate-limited key ...5555 on up-rl; resting it for that model for 30 s' })
     for (const secret of [RL1, RL2]) expect(gw.logs.join('\n')).not.toContain(secret)
   })
 })

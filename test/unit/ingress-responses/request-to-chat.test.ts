@@ -72,6 +72,7 @@ describe('Responses request -> Chat request', () => {
       reasoning_effort: 'high',
       response_format: { type: 'json_schema', json_schema: { name: 'out', description: 'd', schema: { type: 'object' }, strict: true } },
       user: 'u1',
+      prompt_cache_key: 'k',
       stream: true, stream_options: { include_usage: true },
     })
   })
