@@ -49,6 +49,15 @@ export async function admin(gw: TestGateway, method: string, path: string, body?
   return { status: r.status, text, body: parsed }
 }
 
+/** A gateway on `url`'s store with an admin key, the mock provider and one empty team, research. */
+export const storeOnlyConfig = (url: string): string => `
+server: { admin_keys: ["${ADMIN_KEY}"] }
+store: { url: "${url}" }
+providers: { m: { type: mock } }
+models: { demo: { targets: [{ provider: m, model: mock-1 }] } }
+teams: { research: {} }
+`
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /** Polls `check` every 25 ms until it is true or `timeoutMs` passes; returns the elapsed ms (or -1). */

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
-import { ADMIN_KEY, admin, dropPgSchema, pgAvailable, pgSchema, pgUrl, removeSqlite, sqlitePath, sqliteUrl } from './keys-support.ts'
+import { admin, dropPgSchema, pgAvailable, pgSchema, pgUrl, removeSqlite, sqlitePath, sqliteUrl, storeOnlyConfig } from './keys-support.ts'
 
 const schema = pgSchema()
 const file = sqlitePath()
@@ -13,13 +13,7 @@ const stores = [
   { name: 'postgres', available: pgAvailable, url: pgUrl(schema), cleanup: () => dropPgSchema(schema) },
 ]
 
-const yaml = (url: string) => `
-server: { admin_keys: ["${ADMIN_KEY}"] }
-store: { url: "${url}" }
-providers: { m: { type: mock } }
-models: { demo: { targets: [{ provider: m, model: mock-1 }] } }
-teams: { research: {} }
-`
+const yaml = storeOnlyConfig
 
 for (const store of stores) {
   describe.skipIf(!store.available)(`unique live key names (${store.name})`, () => {

@@ -6,15 +6,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
-import { ADMIN_KEY, admin, dropPgSchema, pgAvailable, pgSchema, pgUrl } from './keys-support.ts'
+import { admin, dropPgSchema, pgAvailable, pgSchema, pgUrl, storeOnlyConfig } from './keys-support.ts'
 
-const yaml = (url: string) => `
-server: { admin_keys: ["${ADMIN_KEY}"] }
-store: { url: "${url}" }
-providers: { m: { type: mock } }
-models: { demo: { targets: [{ provider: m, model: mock-1 }] } }
-teams: { research: {} }
-`
+const yaml = storeOnlyConfig
 
 describe.skipIf(!pgAvailable)('replicas starting together on an empty Postgres schema', () => {
   const schemas: string[] = []
