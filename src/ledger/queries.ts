@@ -89,6 +89,8 @@ export interface LedgerRecord {
   error_code: string | null
   cache: string
   client_aborted: boolean
+  /** The calling program: x-client-app, else user-agent. */
+  client: string | null
 }
 
 export async function requestsPage(db: SqlDb, f: RequestFilter): Promise<LedgerRecord[]> {
@@ -149,6 +151,7 @@ function toRecord(r: Record<string, unknown>): LedgerRecord {
     error_code: s(r.error_code),
     cache: String(r.cache),
     client_aborted: n(r.client_aborted) === 1,
+    client: s(r.client),
   }
 }
 

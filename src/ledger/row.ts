@@ -75,5 +75,18 @@ export function ledgerRow(call: CallInfo, outcome: CallOutcome, usage: Usage | u
     outcome.clientAborted ? 'client_closed_request' : outcome.errorCode ?? null,
     outcome.cache,
     outcome.clientAborted ? 1 : 0,
+    clientOf(call.headers),
   ]
+}
+
+const MAX_CLIENT = 200
+
+/**
+ * The program that made the call, for the ledger: `x-client-app` when the client names itself,
+ * else its user-agent (claude-cli/..., codex_cli_rs/..., OpenAI/JS ..., Anthropic/Python ...).
+ */
+export function clientOf(headers: CallInfo['headers']): string | null {
+  const v = headers['x-client-app'] ?? headers['user-agent']
+  const text = Array.isArray(v) ? v[0] : v
+  return text ? storable(text.length > MAX_CLIENT ? text.slice(0, MAX_CLIENT) : text) : null
 }

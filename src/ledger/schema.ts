@@ -11,6 +11,7 @@ export const LEDGER_COLUMNS = [
   'requested_model', 'provider', 'served_model', 'response_model', 'stream', 'attempts', 'attempts_detail',
   'input_tokens', 'output_tokens', 'cached_tokens', 'cache_write_tokens', 'reasoning_tokens',
   'cost_usd', 'saved_usd', 'estimated', 'latency_ms', 'ttft_ms', 'status', 'error_code', 'cache', 'client_aborted',
+  'client',
 ] as const
 
 /**
@@ -57,7 +58,8 @@ async function createLedger(db: SqlDb): Promise<void> {
       status INTEGER NOT NULL,
       error_code TEXT,
       cache TEXT NOT NULL,
-      client_aborted INTEGER NOT NULL
+      client_aborted INTEGER NOT NULL,
+      client TEXT
     );
     CREATE INDEX IF NOT EXISTS ledger_ts ON ledger (ts);
     CREATE INDEX IF NOT EXISTS ledger_team_ts ON ledger (team, ts);
@@ -67,4 +69,12 @@ async function createLedger(db: SqlDb): Promise<void> {
     DROP INDEX IF EXISTS ledger_run;
     CREATE INDEX IF NOT EXISTS ledger_run_set ON ledger (run_id, ts) WHERE run_id IS NOT NULL;
   `)
+  // Columns added after the first layout: a ledger made by an earlier version gains them (NULL in its old rows).
+  for (const [column, type] of ADDED_COLUMNS) {
+    if (db.dialect === 'postgres') await db.exec(`ALTER TABLE ledger ADD COLUMN IF NOT EXISTS ${column} ${type}`)
+    else if (!(await db.query<{ name: string }>('PRAGMA table_info(ledger)')).some((c) => c.name === column)) await db.exec(`ALTER TABLE ledger ADD COLUMN ${column} ${type}`)
+  }
 }
+
+/** `client`: the calling program (x-client-app, else user-agent), e.g. claude-cli/2.0.14 or codex_cli_rs/0.50.0. */
+const ADDED_COLUMNS: ReadonlyArray<readonly [string, string]> = [['client', 'TEXT']]

@@ -101,6 +101,8 @@ class RequestTelemetry implements RequestObserver {
         span.set('switchboard.key_id', call.principal.keyId)
         span.set('switchboard.stream', call.stream)
         span.set('switchboard.run_id', call.runId)
+        const ua = call.headers['user-agent']
+        if (typeof ua === 'string') span.set('user_agent.original', ua.length > 256 ? ua.slice(0, 256) : ua)
         const params: Attributes = {}
         requestAttributes(call.body, params)
         if (d.content) d.content.input(call.operation, call.body, params)

@@ -57,8 +57,16 @@ describe('cost and the ledger', () => {
       cost_usd: 0.0198, saved_usd: null, estimated: false, status: 200, error_code: null, cache: 'bypass', client_aborted: false,
     })
     expect(rec.attempts_detail).toEqual([{ provider: 'up', model: 'o4-mini-2025-04-16', attempt: 1, fallback: false, status: 200, error: null, ms: expect.any(Number) }])
+    // The calling program: the SDK's user-agent.
+    expect(rec.client).toMatch(/^OpenAI\/JS \d/)
     expect(rec.ttft_ms).toBeGreaterThanOrEqual(0)
     expect(rec.time).toMatch(/^\d{4}-\d{2}-\d{2}T/)
+  })
+
+  it('x-client-app names the calling program over the user-agent', async () => {
+    vendor.queue.push(json(200, chatCompletion('ok', 'o4-mini-2025-04-16', USAGE as never)))
+    await client.chat.completions.create({ model: 'o4', messages: [{ role: 'user', content: 'hi' }] }, { headers: { 'x-request-id': 'led-client-app', 'x-client-app': 'research-agent/3.1' } })
+    expect((await ledgerRecord(gw.url, 'led-client-app')).client).toBe('research-agent/3.1')
   })
 
   it('streamed with include_usage: the final usage chunk carries switchboard.cost_usd', async () => {

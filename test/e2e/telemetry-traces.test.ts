@@ -69,7 +69,7 @@ const costOf = (res: Response): number | undefined => {
 
 describe('traces over OTLP', () => {
   it('non-streamed: one SERVER span named "chat {model}" with GenAI attributes, one CLIENT child per attempt', async () => {
-    const { res, runId } = await call({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }], temperature: 0.3, top_p: 0.9, max_tokens: 64 })
+    const { res, runId } = await call({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }], temperature: 0.3, top_p: 0.9, max_tokens: 64 }, { 'user-agent': 'claude-cli/2.0.14 (external, cli)' })
     expect(res.status).toBe(200)
     const { server, clients } = await spansOf(runId, 1)
     expect(server.name).toBe('chat gpt-test')
@@ -93,6 +93,7 @@ describe('traces over OTLP', () => {
       'switchboard.team': 't1',
       'switchboard.key_id': 'cfg:t1/k1',
       'switchboard.run_id': runId,
+      'user_agent.original': 'claude-cli/2.0.14 (external, cli)',
       'switchboard.stream': false,
       'switchboard.cache': res.headers.get('x-switchboard-cache') ?? 'bypass',
       'switchboard.attempts': 1,

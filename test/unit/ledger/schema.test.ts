@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { openSqlDb } from '../../../src/stores/sql.ts'
-import { migrateLedger } from '../../../src/ledger/schema.ts'
+import { LEDGER_COLUMNS, migrateLedger } from '../../../src/ledger/schema.ts'
 import { PG_BASE, pgAvailable } from '../../helpers/services.ts'
 import { runId } from '../../helpers/gateway.ts'
 
@@ -23,6 +23,36 @@ describe('ledger migration on SQLite', () => {
     expect(indexes.map((i) => i.name)).toEqual(['ledger_key_ts', 'ledger_run_set', 'ledger_team_ts', 'ledger_ts'])
     expect(indexes.find((i) => i.name === 'ledger_run_set')!.sql).toMatch(/WHERE run_id IS NOT NULL/)
     await db.close()
+  })
+})
+
+/** A ledger made before the client column: its rows stay, new rows carry the column. */
+async function upgradesWithoutClient(url: string): Promise<void> {
+  const db = await openSqlDb(url)
+  await migrateLedger(db)
+  await db.exec('ALTER TABLE ledger DROP COLUMN client')
+  const old = LEDGER_COLUMNS.filter((c) => c !== 'client')
+  const row = (id: string) => old.map((c) => (c === 'request_id' ? id : c === 'day' || c === 'team' || c === 'key_id' || c === 'operation' || c === 'requested_model' || c === 'cache' ? 'x' : 0))
+  await db.query(`INSERT INTO ledger (${old.join(',')}) VALUES (${old.map((_, i) => `$${i + 1}`).join(',')})`, row('before'))
+  await migrateLedger(db)
+  await migrateLedger(db)
+  await db.query(`INSERT INTO ledger (${LEDGER_COLUMNS.join(',')}) VALUES (${LEDGER_COLUMNS.map((_, i) => `$${i + 1}`).join(',')})`, [...row('after'), 'claude-cli/2.0.14'])
+  const rows = await db.query<{ request_id: string; client: string | null }>('SELECT request_id, client FROM ledger ORDER BY id')
+  expect(rows).toEqual([{ request_id: 'before', client: null }, { request_id: 'after', client: 'claude-cli/2.0.14' }])
+  await db.close()
+}
+
+describe('ledger upgrade: the client column', () => {
+  it('on SQLite, an older ledger gains it; old rows keep theirs as NULL', () => upgradesWithoutClient('sqlite::memory:'))
+  it.skipIf(!pgAvailable)('on PostgreSQL too', async () => {
+    const schema = `sbtest_${runId()}_client`
+    try {
+      await upgradesWithoutClient(`${PG_BASE}?schema=${schema}`)
+    } finally {
+      const db = await openSqlDb(PG_BASE)
+      await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+      await db.close()
+    }
   })
 })
 
