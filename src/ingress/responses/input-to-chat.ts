@@ -11,12 +11,12 @@ import type { Json, JsonObject } from '../../core/json.ts'
 import { fail, optionalString, requireArray, requireBlock, requireObject, requireString } from '../anthropic/fields.ts'
 import { chatToolName, type ToolOrigin } from './tools.ts'
 import { decodeReasoning } from './reasoning.ts'
+import { clientCallToChat, clientOutputToChat } from './client-tools.ts'
 
 /** Item types produced by tools OpenAI runs itself, or by its own context handling: dropped (see the doc). */
 const DROPPED_ITEMS = new Set([
   'web_search_call', 'file_search_call', 'computer_call', 'computer_call_output', 'code_interpreter_call',
-  'image_generation_call', 'local_shell_call', 'local_shell_call_output', 'shell_call', 'shell_call_output',
-  'apply_patch_call', 'apply_patch_call_output', 'mcp_list_tools', 'mcp_approval_request', 'mcp_approval_response',
+  'image_generation_call', 'mcp_list_tools', 'mcp_approval_request', 'mcp_approval_response',
   'mcp_call', 'tool_search_call', 'tool_search_output', 'compaction',
 ])
 
@@ -95,6 +95,19 @@ export function inputToChat(input: Json | undefined, origins: ReadonlyMap<string
         const callId = requireString(item.call_id, `${path}.call_id`)
         messages.push({ role: 'tool', tool_call_id: callId, content: text })
         if (parts.length > 0) attachments.push({ type: 'text', text: `Attachments returned by tool call ${callId}:` }, ...parts)
+        return
+      }
+      case 'local_shell_call':
+      case 'shell_call':
+      case 'apply_patch_call':
+        assistant().toolCalls.push(clientCallToChat(type, item, path))
+        return
+      case 'local_shell_call_output':
+      case 'shell_call_output':
+      case 'apply_patch_call_output': {
+        flush()
+        const { callId, text } = clientOutputToChat(type, item, path)
+        messages.push({ role: 'tool', tool_call_id: callId, content: text })
         return
       }
       case 'reasoning': {

@@ -8,6 +8,7 @@ import type { Json, JsonObject } from '../../core/json.ts'
 import type { Usage } from '../../core/usage.ts'
 import { encodeReasoning } from './reasoning.ts'
 import { toolsToChat, type ToolOrigin } from './tools.ts'
+import { clientCallItem } from './client-tools.ts'
 
 /**
  * Set (as a symbol, so it never reaches a vendor) on a request body whose previous_response_id the
@@ -23,7 +24,7 @@ export function expansionOf(body: JsonObject | undefined): Expansion | undefined
 export const newResponseId = (): string => `resp_sb${randomUUID().replaceAll('-', '')}`
 
 /** Item ids derived from the response id: unique, and recognizably ours. */
-export const itemId = (responseId: string, prefix: 'msg' | 'rs' | 'fc' | 'ctc', index: number): string =>
+export const itemId = (responseId: string, prefix: 'msg' | 'rs' | 'fc' | 'ctc' | 'lsh' | 'sh' | 'apc', index: number): string =>
   `${prefix}_${responseId.slice(5)}_${index}`
 
 export type Status = 'completed' | 'incomplete' | 'in_progress' | 'failed'
@@ -116,9 +117,14 @@ export function messageItem(id: string, status: 'in_progress' | 'completed', con
   return { id, type: 'message', status, content, role: 'assistant' }
 }
 
+const CLIENT_PREFIX = { local_shell: 'lsh', shell: 'sh', apply_patch: 'apc' } as const
+
 /** A vendor tool call as the Responses item the client's tool list calls for. */
 export function callItem(responseId: string, index: number, callId: string, chatName: string, args: string, status: 'in_progress' | 'completed', origins: ReadonlyMap<string, ToolOrigin>): JsonObject {
   const origin = origins.get(chatName)
+  if (origin?.kind === 'client') {
+    return clientCallItem(origin.tool, itemId(responseId, CLIENT_PREFIX[origin.tool], index), callId, args, status)
+  }
   if (origin?.kind === 'custom') {
     return { id: itemId(responseId, 'ctc', index), type: 'custom_tool_call', status, call_id: callId, name: origin.name, input: status === 'completed' ? customInput(args) : '' }
   }

@@ -25,7 +25,8 @@ type Delta = ChatCompletionChunk['choices'][number]['delta']
 
 interface OpenReasoning { index: number; id: string; text: string; segment: string; details: ReasoningDetail[]; summaryOpen: boolean }
 interface OpenMessage { index: number; id: string; text: string; refusal: boolean }
-interface OpenCall { index: number; callId: string; name: string; args: string; custom: boolean }
+/** `opaque`: a custom or client-run tool, whose arguments do not stream as function_call_arguments. */
+interface OpenCall { index: number; callId: string; name: string; args: string; custom: boolean; opaque: boolean }
 
 export function createResponsesStreamEncoder(ctx: EncodeContext): StreamEncoder {
   const id = newResponseId()
@@ -103,7 +104,7 @@ export function createResponsesStreamEncoder(ctx: EncodeContext): StreamEncoder 
         const input = customInput(c.args)
         if (input !== '') out += ev('response.custom_tool_call_input.delta', { item_id: itemIdValue, output_index: c.index, delta: input })
         out += ev('response.custom_tool_call_input.done', { item_id: itemIdValue, output_index: c.index, input })
-      } else {
+      } else if (!c.opaque) {
         out += ev('response.function_call_arguments.done', { item_id: itemIdValue, output_index: c.index, arguments: c.args })
       }
       items[c.index] = item
@@ -174,7 +175,8 @@ export function createResponsesStreamEncoder(ctx: EncodeContext): StreamEncoder 
         const index = items.length
         const name = t.function?.name ?? ''
         const callId = t.id ?? `call_${id.slice(7)}_${t.index}`
-        call = { index, callId, name, args: '', custom: origins.get(name)?.kind === 'custom' }
+        const kind = origins.get(name)?.kind
+        call = { index, callId, name, args: '', custom: kind === 'custom', opaque: kind === 'custom' || kind === 'client' }
         calls.set(t.index, call)
         add(callItem(id, index, callId, name, '', 'in_progress', origins))
         out += take()
@@ -182,7 +184,7 @@ export function createResponsesStreamEncoder(ctx: EncodeContext): StreamEncoder 
       const args = t.function?.arguments
       if (args) {
         call.args += args
-        if (!call.custom) out += ev('response.function_call_arguments.delta', { item_id: itemId(id, 'fc', call.index), output_index: call.index, delta: args })
+        if (!call.opaque) out += ev('response.function_call_arguments.delta', { item_id: itemId(id, 'fc', call.index), output_index: call.index, delta: args })
       }
     }
     return out

@@ -11,13 +11,14 @@
  * - tool_search, and tools OpenAI runs itself (web_search, file_search, code_interpreter,
  *   computer_use, image_generation, mcp): dropped; no other vendor runs them for us, and deferred
  *   tools are always visible anyway.
- * - local_shell, shell, apply_patch: dropped too, although the client runs them; offering them as
- *   function tools and answering with their own call items is not built yet (translation-responses.md).
+ * - local_shell, shell (local environment) and apply_patch, which the client runs: function tools
+ *   with the same fields, their calls returned as the built-in items (client-tools.ts).
  */
 import type { FunctionTool, ToolChoice } from '../../core/openai-chat.ts'
 import type { Json, JsonObject } from '../../core/json.ts'
 import { fail, optionalString, requireArray, requireObject, requireString } from '../anthropic/fields.ts'
 import { stripSchemaUri } from '../anthropic/tools-to-chat.ts'
+import { clientTool, type ClientToolKind } from './client-tools.ts'
 
 export const NAMESPACE_SEPARATOR = '__'
 
@@ -25,6 +26,8 @@ export const NAMESPACE_SEPARATOR = '__'
 export type ToolOrigin =
   | { kind: 'function'; name: string; namespace?: string }
   | { kind: 'custom'; name: string }
+  /** A built-in tool the client runs (client-tools.ts). */
+  | { kind: 'client'; tool: ClientToolKind }
 
 export interface ChatTools {
   tools: FunctionTool[]
@@ -87,6 +90,13 @@ export function toolsToChat(value: Json | undefined): ChatTools {
         out.tools.push(functionTool(inner, innerPath, chatName))
         out.origins.set(chatName, { kind: 'function', name, namespace: ns })
       })
+    } else {
+      const client = clientTool(type, tool)
+      // A client tool whose name a function or custom tool already has (Codex's custom apply_patch) keeps that one.
+      if (client && !out.tools.some((t) => t.function.name === client.tool.function.name)) {
+        out.tools.push(client.tool)
+        out.origins.set(client.tool.function.name, { kind: 'client', tool: client.kind })
+      }
     }
     // Every other type is a tool OpenAI runs itself, or tool_search: dropped (see the header).
   })
@@ -112,6 +122,9 @@ export function toolChoiceToChat(value: Json | undefined, tools: ChatTools): Too
     const name = requireString(choice.name, 'tool_choice.name')
     // Forcing a tool that was dropped cannot be honoured; the vendor's default applies.
     return tools.tools.some((t) => t.function.name === name) ? { type: 'function', function: { name } } : undefined
+  }
+  if ((type === 'local_shell' || type === 'shell' || type === 'apply_patch') && tools.origins.get(type)?.kind === 'client') {
+    return { type: 'function', function: { name: type } }
   }
   if (type === 'allowed_tools') {
     // Chat has no allow-list; every tool stays visible and only the mode is kept.

@@ -20,7 +20,7 @@ describe('Responses request -> Chat request', () => {
         { type: 'custom', name: 'note' },
         { type: 'namespace', name: 'ns', description: 'N.', tools: [{ type: 'function', name: 'inner', parameters: { type: 'object' } }] },
         { type: 'web_search', external_web_access: false }, { type: 'tool_search', execution: 'client' }, { type: 'file_search', vector_store_ids: ['v'] },
-        { type: 'computer_use_preview' }, { type: 'mcp', server_label: 's' }, { type: 'local_shell' },
+        { type: 'computer_use_preview' }, { type: 'mcp', server_label: 's' }, { type: 'shell', environment: { type: 'container_auto' } },
       ],
       input: [
         { type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'Dev.' }] },
