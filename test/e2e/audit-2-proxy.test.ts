@@ -23,11 +23,13 @@ beforeAll(async () => {
   gw = await startTestGateway(`
 providers:
   az: { type: azure, base_url: "${vendor.url}", api_version: 2024-06-01, keys: ["${AZ_KEY}"] }
+  az-preview: { type: azure, base_url: "${vendor.url}", api_version: 2025-04-01-preview, keys: ["${AZ_KEY}"] }
   compat: { type: openai-compatible, base_url: "${vendor.url}/compat/v1" }
   rr: { type: openai, base_url: "${vendor.url}/v1", keys: ["${RR[0]}", "${RR[1]}", "${RR[2]}"] }
 models:
   az-chat: { targets: [{ provider: az, model: my-deployment }] }
   az-emb: { targets: [{ provider: az, model: emb-deployment }] }
+  az-preview-chat: { targets: [{ provider: az-preview, model: my-deployment }] }
   compat-chat: { targets: [{ provider: compat, model: llama-3-8b }] }
   rr-chat: { targets: [{ provider: rr, model: up-rr }] }
 routing: { retries: { max_attempts: 1 } }
@@ -62,6 +64,19 @@ describe('azure', () => {
     const seen = vendor.received.at(-1)!
     expect(seen.path).toBe('/openai/deployments/my-deployment/chat/completions?api-version=2024-06-01')
     expect(seen.headers['api-key']).toBe(AZ_KEY)
+  })
+
+  it("the Responses API goes to Azure's v1 surface (deployment in the body), or to /openai/responses with a dated preview version", async () => {
+    const answer = { id: 'resp_az', object: 'response', created_at: 1, status: 'completed', model: 'my-deployment', output: [], usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 } }
+    vendor.queue.push(json(200, answer), json(200, answer))
+    await client.responses.create({ model: 'az-chat', input: 'hi', store: false })
+    let seen = vendor.received.at(-1)!
+    expect(seen.path).toBe('/openai/v1/responses')
+    expect(seen.headers['api-key']).toBe(AZ_KEY)
+    expect(seen.json).toEqual({ model: 'my-deployment', input: 'hi', store: false })
+    await client.responses.create({ model: 'az-preview-chat', input: 'hi', store: false })
+    seen = vendor.received.at(-1)!
+    expect(seen.path).toBe('/openai/responses?api-version=2025-04-01-preview')
   })
 
   it('embeddings on azure use their own deployment', async () => {

@@ -103,13 +103,24 @@ export function buildOpenAIRequest(input: AttemptInput): UpstreamRequest {
   return { origin, path: `${prefix}${path}`, method: input.method ?? 'POST', headers, body }
 }
 
+/**
+ * Azure serves the Responses API on its v1 surface, `/openai/v1/responses` (the deployment goes in
+ * the body's model, no api-version needed), or on `/openai/responses` with a dated preview version
+ * (`2025-04-01-preview`). A configured dated preview picks the second; anything else (the default
+ * 2024-10-21 predates Responses) the first.
+ */
+function azureResponsesPath(prefix: string, version: string | undefined): string {
+  if (version !== undefined && /^\d{4}-\d{2}-\d{2}-preview$/.test(version)) return `${prefix}/openai/responses?api-version=${version}`
+  return version === 'preview' ? `${prefix}/openai/v1/responses?api-version=preview` : `${prefix}/openai/v1/responses`
+}
+
 /** Azure OpenAI: deployment in the path, api-version in the query, key in `api-key`. */
 export function buildAzureRequest(input: AttemptInput): UpstreamRequest {
   const { origin, prefix } = splitBase(input.provider.baseUrl)
   const version = input.provider.apiVersion ?? '2024-10-21'
   const deployment = encodeURIComponent(input.upstreamModel)
   let path: string
-  if (input.operation === 'responses') path = `${prefix}/openai/responses?api-version=${version === '2024-10-21' ? 'preview' : version}`
+  if (input.operation === 'responses') path = azureResponsesPath(prefix, input.provider.apiVersion)
   else if (input.operation === 'passthrough') path = `${prefix}/openai${input.path ?? ''}?${input.query ? `${input.query}&` : ''}api-version=${version}`
   else path = `${prefix}/openai/deployments/${deployment}${PATHS[input.operation] ?? ''}?api-version=${version}`
   const body = upstreamBody(input)
