@@ -15,11 +15,12 @@ const BUILT_IN: ReadonlyArray<{ re: RegExp; label: string; check?: (m: string) =
   { re: /\bxox[abprs]-[A-Za-z0-9-]{10,}/g, label: 'key' },
   { re: /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, label: 'key' },
   { re: /\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/gi, label: 'key' },
-  { re: /\b\d(?:[ -]?\d){12,18}\b/g, label: 'card', check: luhn },
+  // Digits grouped by spaces, tabs, hyphens or dots, as people and forms write them.
+  { re: /\b\d(?:[ \t.-]?\d){12,18}\b/g, label: 'card', check: luhn },
 ]
 
 function luhn(candidate: string): boolean {
-  const digits = candidate.replace(/[ -]/g, '')
+  const digits = candidate.replace(/[ \t.-]/g, '')
   if (digits.length < 13 || digits.length > 19) return false
   let sum = 0
   for (let i = 0; i < digits.length; i++) {

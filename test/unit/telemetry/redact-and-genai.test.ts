@@ -14,6 +14,7 @@ describe('redaction', () => {
     expect(redact('AKIAIOSFODNN7EXAMPLE')).toBe('[REDACTED:key]')
     expect(redact('Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345')).toBe('Authorization: [REDACTED:key]')
     expect(redact('card 4111-1111-1111-1111 or 5500 0000 0000 0004')).toBe('card [REDACTED:card] or [REDACTED:card]')
+    expect(redact('also 4111.1111.1111.1111 and 4111\t1111\t1111\t1111')).toBe('also [REDACTED:card] and [REDACTED:card]')
     expect(redact('order 1234567890123 total')).toBe('order 1234567890123 total')
     expect(redact('see internal-wiki page')).toBe('see [REDACTED:custom] page')
   })
