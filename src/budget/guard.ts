@@ -29,7 +29,17 @@ export interface GuardDeps {
 let seq = 0
 const tokenPrefix = `${process.pid.toString(36)}${Date.now().toString(36)}`
 
-const usd = (nano: number): string => `$${(nano / NANO).toFixed(2)}`
+/**
+ * Dollars to the cent, with up to four decimals when the cents would hide the difference: small
+ * budgets (agent runs, tests) read "$0.045 spent of $0.05", not "$0.04 of $0.05".
+ */
+export const usd = (nano: number): string => {
+  const v = nano / NANO
+  const cents = v.toFixed(2)
+  if (Math.abs(v) >= 10 || Math.abs(Number(cents) - v) < 5e-7) return `$${cents}`
+  const fine = v.toFixed(4).replace(/0+$/, '')
+  return fine.endsWith('.') || fine.length <= cents.length ? `$${cents}` : `$${fine}`
+}
 
 export function budgetGuard(deps: GuardDeps): Guard {
   return {

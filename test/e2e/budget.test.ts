@@ -150,7 +150,7 @@ describe('key and run budgets', () => {
     expect((await chat(gw.url, DAILY_KEY, body)).status).toBe(200)
     const r = await chat(gw.url, DAILY_KEY, body)
     expect(r.status).toBe(429)
-    expect(r.body.error?.message).toMatch(/^Budget exceeded: key 'cfg:runs\/d' has \$0\.01 left of its \$0\.01 daily budget \(\$0\.01 spent\), less than this call may cost \(up to \$0\.01; a lower max_tokens asks for less\)\. It resets at \d{4}-\d{2}-\d{2}T(22|23):00:00\.000Z\.$/)
+    expect(r.body.error?.message).toMatch(/^Budget exceeded: key 'cfg:runs\/d' has \$0\.005 left of its \$0\.015 daily budget \(\$0\.01 spent\), less than this call may cost \(up to \$0\.01; a lower max_tokens asks for less\)\. It resets at \d{4}-\d{2}-\d{2}T(22|23):00:00\.000Z\.$/)
     // max_tokens 5 reserves $0.005: fits in the $0.005 left.
     expect((await chat(gw.url, DAILY_KEY, { ...body, max_tokens: 5 })).status).toBe(200)
   })
