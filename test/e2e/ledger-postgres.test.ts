@@ -66,6 +66,6 @@ teams:
     // $0.00024 spent of $0.0003: a call that may cost up to 50 x 0.60 / 1e6 + prompt does not fit.
     const r = await chat(gw.url, KEY, { model: 'm', max_tokens: 200, messages: [{ role: 'user', content: 'hi' }] })
     expect(r.status).toBe(429)
-    expect(r.body.error?.message).toMatch(/^Budget exceeded: team 'pgteam' has \$0\.00 left of its \$0\.00 monthly budget \(\$0\.00 spent\)/)
+    expect(r.body.error?.message).toMatch(/^Budget exceeded: team 'pgteam' has \$0\.0001 left of its \$0\.0003 monthly budget \(\$0\.0002 spent\)/)
   })
 })
