@@ -55,10 +55,22 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache &
   const scopeOf = (call: CallInfo): string =>
     config.cache.scope === 'global' ? 'global' : config.cache.scope === 'key' ? `key:${call.principal.keyId}` : `team:${call.principal.team}`
 
+  /**
+   * Stores still being written (an entry of 1 KB or more is compressed first), by cache key. The
+   * client has its answer before the entry lands, so the same question asked at once (an agent's
+   * next identical call) waits for it here instead of missing and paying the vendor again. Each
+   * entry leaves the map when its store settles.
+   */
+  const storing = new Map<string, Promise<void>>()
+
   const storeEntry = (key: string, response: CachedResponse, ttlMs: number) => {
-    encodeEntry(response)
+    const done: Promise<void> = encodeEntry(response)
       .then((entry) => backend.set(key, entry, ttlMs))
       .catch((err: unknown) => log.warn({ err }, 'response cache: could not store a response'))
+      .finally(() => {
+        if (storing.get(key) === done) storing.delete(key)
+      })
+    storing.set(key, done)
   }
 
   return {
@@ -100,6 +112,8 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache &
       ticket = begun.ticket
     }
     if (policy?.lookup && cacheKey) {
+      const landing = storing.get(cacheKey)
+      if (landing) await landing
       const v = await backend.get(cacheKey)
       if (v?.kind === 'result') {
         try {

@@ -100,6 +100,22 @@ for (const backend of ['memory', 'redis'] as const) {
       expect(second.data.choices[0]?.message.content).toBe('Hello from the stand-in')
     })
 
+    it('an identical call sent the moment a stream ends waits for its entry to land: a hit, not a second vendor call', async () => {
+      // A stream's entry is written after its last byte reached the client, so the repeat can arrive first.
+      const results: string[] = []
+      for (let i = 0; i < 12; i++) {
+        const n = randomUUID()
+        const req = { model: 'gpt', temperature: 0, stream: true as const, messages: [{ role: 'user' as const, content: `again ${n} ${'words '.repeat(300)}` }] }
+        for (let round = 0; round < 2; round++) {
+          const { data, response } = await a1.chat.completions.create(req).withResponse()
+          for await (const _chunk of data) { /* read to the end */ }
+          results.push(response.headers.get('x-switchboard-cache') ?? '')
+        }
+        expect(seen(n)).toBe(1)
+      }
+      expect(results).toEqual(Array.from({ length: 12 }, () => ['miss', 'hit']).flat())
+    })
+
     it('streamed chat: replayed as a stream with the same chunks', async () => {
       const n = randomUUID()
       const req = { model: 'gpt', temperature: 0, stream: true as const, messages: [{ role: 'user' as const, content: `stream ${n}` }] }
