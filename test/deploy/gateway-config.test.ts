@@ -1,14 +1,16 @@
 // The chart and the image hand the gateway a config file; these tests feed those files to the gateway's own loader,
 // and start the gateway on the image's baked config to run the image's HEALTHCHECK command and stop it with SIGTERM.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { parseConfig } from '../../src/config/load.ts'
 import { chartDir, readYaml, renderChart } from './helm.ts'
+import { tempDirs } from '../helpers/temp-dir.ts'
+
+const tempDir = tempDirs()
 
 const root = new URL('../../', import.meta.url).pathname
 type Obj = Record<string, unknown>
@@ -61,7 +63,7 @@ describe('the image', () => {
   })
 
   it('HEALTHCHECK passes against a running gateway, fails without one, and SIGTERM exits 0', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sb-image-'))
+    const dir = tempDir('sb-image-')
     const port = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {
         const p = (s.address() as { port: number }).port

@@ -4,13 +4,14 @@
  * by previous_response_id treat them as gone, while a newer one still works.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import OpenAI from 'openai'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { startScriptedVendor, type ScriptedVendor } from '../agents/scripted-vendor.ts'
+import { tempDirs } from '../helpers/temp-dir.ts'
+
+const tempDir = tempDirs()
 
 const KEY = 'sk-sb-audit11-retention-key'
 const DAY_MS = 86_400_000
@@ -22,7 +23,7 @@ let dbFile: string
 
 beforeAll(async () => {
   vendor = await startScriptedVendor()
-  dbFile = join(mkdtempSync(join(tmpdir(), 'sb-resp-retention-')), 'store.db')
+  dbFile = join(tempDir('sb-resp-retention-'), 'store.db')
   gw = await startTestGateway(`
 logging: { level: silent }
 store: { url: "sqlite://${dbFile}", responses_retention_days: 2 }

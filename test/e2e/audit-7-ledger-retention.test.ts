@@ -4,13 +4,14 @@
  * setting nothing is ever deleted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { startStandIn, type StandIn } from '../helpers/stand-in.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { ADMIN_KEY, admin, chat, ledgerRecord } from './ledger-support.ts'
+import { tempDirs } from '../helpers/temp-dir.ts'
+
+const tempDir = tempDirs()
 
 const KEY = 'sk-sb-audit7-retention-key-01'
 const DAY_MS = 86_400_000
@@ -36,7 +37,7 @@ const ids = async (base: string): Promise<string[]> =>
 
 beforeAll(async () => {
   vendor = await startStandIn()
-  dbFile = join(mkdtempSync(join(tmpdir(), 'sb-retention-')), 'ledger.db')
+  dbFile = join(tempDir('sb-retention-'), 'ledger.db')
 })
 afterAll(async () => {
   await gw?.stop()

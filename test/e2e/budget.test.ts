@@ -6,14 +6,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import { startStandIn, json, chatCompletion, type StandIn } from '../helpers/stand-in.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { ADMIN_KEY, admin, chat } from './ledger-support.ts'
+import { tempDirs } from '../helpers/temp-dir.ts'
+
+const tempDir = tempDirs()
 
 const TEAM_KEY = 'sk-sb-budget-team-key-0001'
 const RUN_KEY = 'sk-sb-budget-run-key-00001'
@@ -69,7 +70,7 @@ beforeAll(async () => {
   })
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r))
   hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/budget-alerts`
-  dbFile = join(mkdtempSync(join(tmpdir(), 'sb-budget-')), 'budget.db')
+  dbFile = join(tempDir('sb-budget-'), 'budget.db')
   gw = await startTestGateway(config())
 })
 afterAll(async () => {

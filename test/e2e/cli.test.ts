@@ -4,15 +4,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
 import OpenAI from 'openai'
 import { startStandIn, sse, chatChunks, type StandIn } from '../helpers/stand-in.ts'
+import { tempDirs } from '../helpers/temp-dir.ts'
+
+const tempDir = tempDirs()
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname
-const dir = mkdtempSync(join(tmpdir(), 'sbcli-'))
+const dir = tempDir('sbcli-')
 const write = (name: string, text: string) => {
   const p = join(dir, name)
   writeFileSync(p, text)

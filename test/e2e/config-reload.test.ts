@@ -3,8 +3,7 @@
  * invalid one is rejected (logged, counted) and the running config stays.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import OpenAI from 'openai'
@@ -13,8 +12,11 @@ import { watchConfigFile, type ConfigWatcher } from '../../src/config/watch.ts'
 import { startGateway, type Gateway } from '../../src/gateway.ts'
 import { createLogger } from '../../src/telemetry/logger.ts'
 import { startStandIn, sse, chatChunks, type StandIn } from '../helpers/stand-in.ts'
+import { tempDirs } from '../helpers/temp-dir.ts'
 
-const dir = mkdtempSync(join(tmpdir(), 'sbreload-'))
+const tempDir = tempDirs()
+
+const dir = tempDir('sbreload-')
 const file = join(dir, 'switchboard.yaml')
 let vendor: StandIn
 let gw: Gateway

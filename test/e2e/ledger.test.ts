@@ -5,13 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { get_encoding } from 'tiktoken'
 import { startStandIn, json, sse, chatChunks, chatCompletion, type StandIn } from '../helpers/stand-in.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { ADMIN_KEY, admin, ledgerRecord } from './ledger-support.ts'
+import { tempDirs } from '../helpers/temp-dir.ts'
+
+const tempDir = tempDirs()
 
 const CLIENT_KEY = 'sk-sb-ledger-client-key-000001'
 // o4-mini: input 1.10, cached 0.275, output 4.40 per million.
@@ -24,7 +25,7 @@ let client: OpenAI
 
 beforeAll(async () => {
   vendor = await startStandIn()
-  const dir = mkdtempSync(join(tmpdir(), 'sb-ledger-'))
+  const dir = tempDir('sb-ledger-')
   gw = await startTestGateway(`
 server: { admin_keys: ["${ADMIN_KEY}"] }
 store: { url: "sqlite://${join(dir, 'ledger.db')}" }

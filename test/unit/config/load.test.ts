@@ -1,9 +1,11 @@
 /** A bad config fails at start-up naming the file, the key path and what was expected. */
 import { describe, expect, it } from 'vitest'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigError, loadConfigFile, parseConfig } from '../../../src/config/load.ts'
+import { tempDirs } from '../../helpers/temp-dir.ts'
+
+const tempDir = tempDirs()
 
 const base = `
 providers:
@@ -69,7 +71,7 @@ models: { gpt-4o: { targets: [{ provider: nope, model: x }] } }
   })
 
   it('interpolates ${VAR}, ${VAR:-default} and ${file:/path}', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sbcfg-'))
+    const dir = tempDir('sbcfg-')
     writeFileSync(join(dir, 'key'), 'from-file\n')
     const { config, missingVars } = parseConfig(`
 server: { port: "\${PORT:-9090}", host: "\${HOST}" }

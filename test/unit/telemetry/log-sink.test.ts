@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { closeSync, openSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createLogSink } from '../../../src/telemetry/log-sink.ts'
 import { createLogger } from '../../../src/telemetry/logger.ts'
 import { createAccessLog } from '../../../src/telemetry/access-log.ts'
 import type { CallInfo, CallOutcome } from '../../../src/core/call.ts'
+import { tempDirs } from '../../helpers/temp-dir.ts'
 
-const tmpFile = () => join(mkdtempSync(join(tmpdir(), 'sb-sink-')), 'out.log')
+const tempDir = tempDirs()
+
+const tmpFile = () => join(tempDir('sb-sink-'), 'out.log')
 const flushed = (sink: { flush(cb: (err?: Error) => void): void }) => new Promise<void>((resolve, reject) => sink.flush((err) => (err ? reject(err) : resolve())))
 
 describe('log sink', () => {
