@@ -99,7 +99,7 @@ export function clientCallItem(kind: ClientToolKind, id: string, callId: string,
       const op = a.type === 'create_file' || a.type === 'update_file' || a.type === 'delete_file' ? a.type : 'update_file'
       const operation: JsonObject = { type: op, path: typeof a.path === 'string' ? a.path : '' }
       if (op !== 'delete_file') operation.diff = typeof a.diff === 'string' ? a.diff : ''
-      return { id, type: 'apply_patch_call', status: status === 'completed' ? 'completed' : 'in_progress', call_id: callId, operation }
+      return { id, type: 'apply_patch_call', status, call_id: callId, operation }
     }
   }
 }
@@ -107,23 +107,19 @@ export function clientCallItem(kind: ClientToolKind, id: string, callId: string,
 /** An earlier call item from the client's history, as the assistant's function call. */
 export function clientCallToChat(type: 'local_shell_call' | 'shell_call' | 'apply_patch_call', item: JsonObject, path: string): ToolCall {
   const callId = requireString(item.call_id, `${path}.call_id`)
-  let name: ClientToolKind
-  let args: JsonObject
-  if (type === 'local_shell_call') {
-    const action = requireObject(item.action, `${path}.action`)
-    name = 'local_shell'
-    args = { command: requireArray(action.command, `${path}.action.command`) }
-    for (const k of ['working_directory', 'timeout_ms', 'env'] as const) if (action[k] !== undefined && action[k] !== null) args[k] = action[k]
-  } else if (type === 'shell_call') {
-    const action = requireObject(item.action, `${path}.action`)
-    name = 'shell'
-    args = { commands: requireArray(action.commands, `${path}.action.commands`) }
-    for (const k of ['timeout_ms', 'max_output_length'] as const) if (action[k] !== undefined && action[k] !== null) args[k] = action[k]
-  } else {
-    name = 'apply_patch'
-    args = { ...requireObject(item.operation, `${path}.operation`) }
-  }
-  return { id: callId, type: 'function', function: { name, arguments: JSON.stringify(args) } }
+  const call = (name: ClientToolKind, args: JsonObject): ToolCall => ({ id: callId, type: 'function', function: { name, arguments: JSON.stringify(args) } })
+  if (type === 'apply_patch_call') return call('apply_patch', requireObject(item.operation, `${path}.operation`))
+  const action = requireObject(item.action, `${path}.action`)
+  return type === 'local_shell_call'
+    ? call('local_shell', actionArgs(action, 'command', ['working_directory', 'timeout_ms', 'env'], path))
+    : call('shell', actionArgs(action, 'commands', ['timeout_ms', 'max_output_length'], path))
+}
+
+/** A shell action as function arguments: its command list, and the optional fields it sets. */
+function actionArgs(action: JsonObject, list: string, optional: readonly string[], path: string): JsonObject {
+  const args: JsonObject = { [list]: requireArray(action[list], `${path}.action.${list}`) }
+  for (const k of optional) if (action[k] !== undefined && action[k] !== null) args[k] = action[k]!
+  return args
 }
 
 /** The client's result of such a call, as the tool message's text and the call it answers. */

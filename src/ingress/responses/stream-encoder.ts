@@ -16,6 +16,7 @@ import type { Usage } from '../../core/usage.ts'
 import { usageFromOpenAI } from '../../core/usage.ts'
 import type { GatewayError } from '../../core/errors.ts'
 import type { EncodeContext, StreamEncoder } from '../types.ts'
+import type { ToolOrigin } from './tools.ts'
 import {
   callItem, customInput, envelope, itemId, messageItem, newResponseId, originsOf, outputText, reasoningItem, responsesUsage, statusOf,
   type Status,
@@ -25,8 +26,9 @@ type Delta = ChatCompletionChunk['choices'][number]['delta']
 
 interface OpenReasoning { index: number; id: string; text: string; segment: string; details: ReasoningDetail[]; summaryOpen: boolean }
 interface OpenMessage { index: number; id: string; text: string; refusal: boolean }
-/** `opaque`: a custom or client-run tool, whose arguments do not stream as function_call_arguments. */
-interface OpenCall { index: number; callId: string; name: string; args: string; custom: boolean; opaque: boolean }
+/** `kind`: the tool's origin; only plain functions stream their arguments as function_call_arguments. */
+interface OpenCall { index: number; callId: string; name: string; args: string; kind: ToolOrigin['kind'] | undefined }
+const streamsArguments = (c: OpenCall): boolean => c.kind !== 'custom' && c.kind !== 'client'
 
 export function createResponsesStreamEncoder(ctx: EncodeContext): StreamEncoder {
   const id = newResponseId()
@@ -100,11 +102,11 @@ export function createResponsesStreamEncoder(ctx: EncodeContext): StreamEncoder 
     for (const c of [...calls.values()].sort((a, b) => a.index - b.index)) {
       const item = callItem(id, c.index, c.callId, c.name, c.args, 'completed', origins)
       const itemIdValue = item.id as string
-      if (c.custom) {
+      if (c.kind === 'custom') {
         const input = customInput(c.args)
         if (input !== '') out += ev('response.custom_tool_call_input.delta', { item_id: itemIdValue, output_index: c.index, delta: input })
         out += ev('response.custom_tool_call_input.done', { item_id: itemIdValue, output_index: c.index, input })
-      } else if (!c.opaque) {
+      } else if (streamsArguments(c)) {
         out += ev('response.function_call_arguments.done', { item_id: itemIdValue, output_index: c.index, arguments: c.args })
       }
       items[c.index] = item
@@ -175,8 +177,7 @@ export function createResponsesStreamEncoder(ctx: EncodeContext): StreamEncoder 
         const index = items.length
         const name = t.function?.name ?? ''
         const callId = t.id ?? `call_${id.slice(7)}_${t.index}`
-        const kind = origins.get(name)?.kind
-        call = { index, callId, name, args: '', custom: kind === 'custom', opaque: kind === 'custom' || kind === 'client' }
+        call = { index, callId, name, args: '', kind: origins.get(name)?.kind }
         calls.set(t.index, call)
         add(callItem(id, index, callId, name, '', 'in_progress', origins))
         out += take()
@@ -184,7 +185,7 @@ export function createResponsesStreamEncoder(ctx: EncodeContext): StreamEncoder 
       const args = t.function?.arguments
       if (args) {
         call.args += args
-        if (!call.opaque) out += ev('response.function_call_arguments.delta', { item_id: itemId(id, 'fc', call.index), output_index: call.index, delta: args })
+        if (streamsArguments(call)) out += ev('response.function_call_arguments.delta', { item_id: itemId(id, 'fc', call.index), output_index: call.index, delta: args })
       }
     }
     return out

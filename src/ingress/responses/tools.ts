@@ -123,9 +123,8 @@ export function toolChoiceToChat(value: Json | undefined, tools: ChatTools): Too
     // Forcing a tool that was dropped cannot be honoured; the vendor's default applies.
     return tools.tools.some((t) => t.function.name === name) ? { type: 'function', function: { name } } : undefined
   }
-  if ((type === 'local_shell' || type === 'shell' || type === 'apply_patch') && tools.origins.get(type)?.kind === 'client') {
-    return { type: 'function', function: { name: type } }
-  }
+  // A client-run built-in tool is offered as a function of the same name.
+  if (tools.origins.get(type)?.kind === 'client') return { type: 'function', function: { name: type } }
   if (type === 'allowed_tools') {
     // Chat has no allow-list; every tool stays visible and only the mode is kept.
     return choice.mode === 'required' ? 'required' : 'auto'
