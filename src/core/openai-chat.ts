@@ -72,7 +72,8 @@ export interface ChatRequest {
   tool_choice?: ToolChoice
   parallel_tool_calls?: boolean
   response_format?: ResponseFormat
-  reasoning_effort?: 'minimal' | 'low' | 'medium' | 'high' | null
+  /** OpenAI's levels; other strings pass through to OpenAI-type vendors and mean no thinking elsewhere. */
+  reasoning_effort?: 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | (string & {}) | null
   user?: string
   seed?: number | null
   presence_penalty?: number | null

@@ -18,8 +18,11 @@ import { withCacheBreakpoints } from './cache-breakpoints.ts'
  */
 export const DEFAULT_MAX_TOKENS = 4096
 
-/** Thinking budgets for OpenAI's reasoning_effort levels. */
-export const THINKING_BUDGETS: Readonly<Record<string, number>> = { minimal: 1024, low: 1024, medium: 4096, high: 16384 }
+/**
+ * Thinking budgets for OpenAI's reasoning_effort levels. `xhigh` (gpt-5.x Codex models) gets the
+ * high budget; `none` and unknown levels leave thinking off.
+ */
+export const THINKING_BUDGETS: Readonly<Record<string, number>> = { minimal: 1024, low: 1024, medium: 4096, high: 16384, xhigh: 16384 }
 
 export function chatToAnthropic(req: ChatRequest, upstreamModel: string, stream: boolean, defaultMaxTokens = DEFAULT_MAX_TOKENS): AnthropicRequest {
   if (typeof req.n === 'number' && req.n > 1) throw invalidRequest('n > 1 is not supported by Anthropic models', 'n')
@@ -35,7 +38,10 @@ export function chatToAnthropic(req: ChatRequest, upstreamModel: string, stream:
   if (toolChoice) out.tool_choice = toolChoice
 
   if (req.stop !== undefined && req.stop !== null) {
-    const stops = (typeof req.stop === 'string' ? [req.stop] : req.stop).filter(s => s !== '')
+    // Anthropic refuses a stop sequence without a non-whitespace character ("\n" is common from
+    // OpenAI clients): such entries are dropped rather than failing the call on a field the
+    // client never sent to Anthropic. The answer may then run past a newline the client meant to stop at.
+    const stops = (typeof req.stop === 'string' ? [req.stop] : req.stop).filter(s => s.trim() !== '')
     if (stops.length > 0) out.stop_sequences = stops
   }
 
@@ -47,7 +53,9 @@ export function chatToAnthropic(req: ChatRequest, upstreamModel: string, stream:
     if (typeof budget === 'number' && out.max_tokens <= budget) out.max_tokens = budget + (clientMax ?? defaultMaxTokens)
   } else {
     // Thinking rejects any temperature but 1 and narrow top_p, so sampling knobs only go without it.
-    if (typeof req.temperature === 'number') out.temperature = req.temperature
+    // OpenAI's temperature runs 0-2, Anthropic's 0-1 (a 400 above): above 1 is sent as 1, the
+    // most random Anthropic allows, rather than rescaled (which would move every value, 1 included).
+    if (typeof req.temperature === 'number') out.temperature = Math.min(req.temperature, 1)
     if (typeof req.top_p === 'number') out.top_p = req.top_p
     if (typeof req['top_k'] === 'number') out.top_k = req['top_k']
   }

@@ -7,7 +7,7 @@ import { sanitizeGeminiSchema } from './schema.ts'
 import { toolArguments } from '../translated.ts'
 
 /** Thinking budgets (tokens) for OpenAI's reasoning_effort levels; documented in docs/translation-gemini.md. */
-export const THINKING_BUDGET: Record<string, number> = { minimal: 128, low: 1024, medium: 8192, high: 24576 }
+export const THINKING_BUDGET: Record<string, number> = { minimal: 128, low: 1024, medium: 8192, high: 24576, xhigh: 24576 }
 
 interface Content { role: 'user' | 'model'; parts: JsonObject[] }
 
@@ -30,20 +30,23 @@ function textOf(content: ChatMessage['content']): string {
   return content.map((p) => (p.type === 'text' ? p.text : '')).join('')
 }
 
+// Gemini refuses an empty text part ("empty text parameter") and a turn with no parts, so empty
+// system, developer and user text is left out rather than failing the whole call.
 function systemInstruction(messages: ChatMessage[]): JsonObject | undefined {
   const parts = messages
     .filter((m) => m.role === 'system' || m.role === 'developer')
     .map((m) => ({ text: textOf(m.content) }))
+    .filter((p) => p.text !== '')
   return parts.length > 0 ? { parts } : undefined
 }
 
 function userParts(msg: ChatMessage, index: number): JsonObject[] {
-  if (typeof msg.content === 'string') return [{ text: msg.content }]
+  if (typeof msg.content === 'string') return msg.content === '' ? [] : [{ text: msg.content }]
   if (!Array.isArray(msg.content)) return []
   const parts: JsonObject[] = []
   msg.content.forEach((p, j) => {
     const part = contentPartToGemini(p, `messages[${index}].content[${j}]`)
-    if (part) parts.push(part)
+    if (part && part['text'] !== '') parts.push(part)
   })
   return parts
 }
@@ -98,9 +101,11 @@ export function messagesToContents(messages: ChatMessage[]): Content[] {
       case 'system':
       case 'developer':
         return
-      case 'user':
-        contents.push({ role: 'user', parts: userParts(msg, i) })
+      case 'user': {
+        const parts = userParts(msg, i)
+        if (parts.length > 0) contents.push({ role: 'user', parts })
         return
+      }
       case 'assistant': {
         for (const call of msg.tool_calls ?? []) callNames.set(call.id, call.function.name)
         const parts = assistantParts(msg, i)

@@ -42,8 +42,30 @@ function resolveRef(node: JsonObject, defs: JsonObject, depth: number): JsonObje
   return { ...target, ...siblings }
 }
 
+/**
+ * Gemini has no `allOf`; Pydantic v1 and some zod output wrap a nested object's `$ref` in a
+ * one-item `allOf` (to put a description beside it), and dropping the keyword lost the object's
+ * whole structure. Its items are merged into the node instead (properties joined, `required`
+ * united, the node's own keywords winning), which is exact for the usual one-item case.
+ */
+function mergeAllOf(node: JsonObject, defs: JsonObject, depth: number): JsonObject {
+  const list = node['allOf']
+  if (!Array.isArray(list) || depth > MAX_REF_DEPTH) return node
+  const { allOf: _allOf, ...own } = node
+  let merged: JsonObject = {}
+  for (const item of list) if (isObject(item)) merged = mergeSchemas(merged, mergeAllOf(resolveRef(item, defs, depth), defs, depth + 1))
+  return mergeSchemas(merged, own)
+}
+
+function mergeSchemas(a: JsonObject, b: JsonObject): JsonObject {
+  const out: JsonObject = { ...a, ...b }
+  if (isObject(a['properties']) && isObject(b['properties'])) out['properties'] = { ...a['properties'], ...b['properties'] }
+  if (Array.isArray(a['required']) && Array.isArray(b['required'])) out['required'] = [...new Set([...a['required'], ...b['required']])]
+  return out
+}
+
 function clean(input: JsonObject, defs: JsonObject, depth: number): JsonObject {
-  const node = resolveRef(input, defs, depth)
+  const node = mergeAllOf(resolveRef(input, defs, depth), defs, depth)
   const next = node === input ? depth : depth + 1
   const out: JsonObject = {}
   for (const [key, value] of Object.entries(node)) {

@@ -53,6 +53,16 @@ describe('chatToAnthropic: basics', () => {
     ])
   })
 
+  it('drops stop sequences Anthropic refuses (empty or whitespace only) and keeps the rest', () => {
+    expect(chatToAnthropic(req({ stop: ['\n', ' ', '', 'END', '\nObservation:'] }), 'm', false).stop_sequences).toEqual(['END', '\nObservation:'])
+    expect(chatToAnthropic(req({ stop: '\n\n' }), 'm', false).stop_sequences).toBeUndefined()
+  })
+
+  it('sends an OpenAI temperature above 1 as 1, the highest Anthropic accepts', () => {
+    expect(chatToAnthropic(req({ temperature: 1.6 }), 'm', false).temperature).toBe(1)
+    expect(chatToAnthropic(req({ temperature: 0.7 }), 'm', false).temperature).toBe(0.7)
+  })
+
   it('maps limits, stop, sampling, response_format and user', () => {
     const out = chatToAnthropic(req({
       max_tokens: 100,
@@ -238,12 +248,18 @@ describe('chatToAnthropic: reasoning', () => {
     ['low', 1024, 4096],
     ['medium', 4096, 4096 + 4096],
     ['high', 16384, 16384 + 4096],
+    ['xhigh', 16384, 16384 + 4096],
   ] as const)('reasoning_effort %s -> budget %i, max_tokens %i, sampling knobs dropped', (effort, budget, maxTokens) => {
     const out = chatToAnthropic(req({ reasoning_effort: effort, temperature: 0.5, top_p: 0.5 }), 'm', false)
     expect(out.thinking).toEqual({ type: 'enabled', budget_tokens: budget })
     expect(out.max_tokens).toBe(maxTokens)
     expect(out.temperature).toBeUndefined()
     expect(out.top_p).toBeUndefined()
+  })
+
+  it('leaves thinking off for reasoning_effort none and for levels it does not know', () => {
+    expect(chatToAnthropic(req({ reasoning_effort: 'none' }), 'm', false).thinking).toBeUndefined()
+    expect(chatToAnthropic(req({ reasoning_effort: 'extreme' }), 'm', false).thinking).toBeUndefined()
   })
 
   it('keeps a client max_tokens above the budget and raises one below it', () => {

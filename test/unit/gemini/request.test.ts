@@ -190,7 +190,47 @@ describe('chatToGemini', () => {
   })
 })
 
+describe('chatToGemini: empty text', () => {
+  it('leaves out empty system and user text and a user turn left with no parts (Gemini refuses both)', () => {
+    const body = chatToGemini({ model: 'g', messages: [
+      { role: 'system', content: '' },
+      { role: 'developer', content: 'Be brief.' },
+      { role: 'user', content: '' },
+      { role: 'user', content: [{ type: 'text', text: '' }, { type: 'text', text: 'Hi' }] },
+      { role: 'user', content: [] },
+    ] })
+    expect(body['systemInstruction']).toEqual({ parts: [{ text: 'Be brief.' }] })
+    expect(body['contents']).toEqual([{ role: 'user', parts: [{ text: 'Hi' }] }])
+    expect(chatToGemini({ model: 'g', messages: [{ role: 'system', content: '' }, { role: 'user', content: 'x' }] })['systemInstruction']).toBeUndefined()
+  })
+
+  it('maps reasoning_effort xhigh to the high budget and sends no thinkingConfig for none', () => {
+    expect(chatToGemini({ model: 'g', messages: [], reasoning_effort: 'xhigh' })['generationConfig']).toEqual({ thinkingConfig: { thinkingBudget: 24576, includeThoughts: true } })
+    expect(chatToGemini({ model: 'g', messages: [], reasoning_effort: 'none' })['generationConfig']).toBeUndefined()
+  })
+})
+
 describe('sanitizeGeminiSchema', () => {
+  it('merges allOf into the node (a $ref wrapped to carry a description keeps its structure)', () => {
+    expect(sanitizeGeminiSchema({
+      type: 'object',
+      definitions: { Addr: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+      properties: {
+        home: { allOf: [{ $ref: '#/definitions/Addr' }], description: 'Where they live' },
+        both: { allOf: [
+          { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] },
+          { properties: { b: { type: 'integer' } }, required: ['b', 'a'] },
+        ] },
+      },
+    })).toEqual({
+      type: 'object',
+      properties: {
+        home: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], description: 'Where they live' },
+        both: { type: 'object', properties: { a: { type: 'string' }, b: { type: 'integer' } }, required: ['a', 'b'] },
+      },
+    })
+  })
+
   it('inlines local $refs, rewrites oneOf/const and drops unknown keywords recursively', () => {
     expect(sanitizeGeminiSchema({
       type: 'object',
