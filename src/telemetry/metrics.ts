@@ -113,10 +113,13 @@ export function createMetrics(modelNames: Iterable<string>): GatewayMetrics {
   let budgetSource: (() => Iterable<BudgetRemaining>) | undefined
   let circuitSource: (() => Iterable<CircuitState>) | undefined
   new Gauge({
-    name: 'switchboard_budget_remaining_usd', help: 'USD left in the current budget period, by scope (key, team, run) and id.', labelNames: ['scope', 'id'], registers: [registry],
+    name: 'switchboard_budget_remaining_usd', help: 'USD left in the current budget period, by scope (key, team) and id.', labelNames: ['scope', 'id'], registers: [registry],
     collect() {
       this.reset()
-      if (budgetSource) for (const b of budgetSource()) this.set({ scope: b.scope, id: b.id }, b.usd)
+      if (!budgetSource) return
+      // Per-run caps stay out: a run id is the client's string (every Claude Code or Codex session
+      // is one), so a series per run would grow without bound. GET /admin/v1/spend shows runs.
+      for (const b of budgetSource()) if (b.scope !== 'run') this.set({ scope: b.scope, id: b.id }, b.usd)
     },
   })
   new Gauge({

@@ -101,4 +101,12 @@ describe('client session ids as run ids', () => {
     await r.text()
     expect(await ledgerRecord(gw.url, 'a11-explicit')).toMatchObject({ run_id: run })
   })
+
+  it('runs stay out of switchboard_budget_remaining_usd (a series per client session would grow without bound)', async () => {
+    for (let i = 0; i < 3; i++) await (await claude({ 'x-claude-code-session-id': randomUUID() })).text()
+    const text = await (await fetch(`${gw.url}/metrics`)).text()
+    const series = text.split('\n').filter(l => l.startsWith('switchboard_budget_remaining_usd{'))
+    expect(series.some(l => l.includes('scope="key"'))).toBe(true)
+    expect(series.filter(l => l.includes('scope="run"'))).toEqual([])
+  })
 })
