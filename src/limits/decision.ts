@@ -64,6 +64,8 @@ export function limitExceeded(plan: ScopePlan, d: Refused, tokens: number): Gate
     message = `Rate limit of ${lim} requests per ${UNIT[d.limit]} reached for ${scope.label}. Retry after ${retry} s.`
     Object.assign(headers, { 'x-ratelimit-limit-requests': String(lim), 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': formatResetDuration(d.resetMs) })
   } else {
+    // A request larger than the limit itself can never pass: the SDKs must not sleep and resend it.
+    if (tokens > lim) headers['x-should-retry'] = 'false'
     message = tokens > lim
       ? `Request too large for ${scope.label}: it reserves ${tokens} tokens (estimated prompt plus max output tokens) and the limit is ${lim} tokens per ${UNIT[d.limit]}. Lower max_tokens or shorten the prompt.`
       : `Rate limit of ${lim} tokens per ${UNIT[d.limit]} reached for ${scope.label}: ${d.used} used, this request reserves ${tokens} (estimated prompt plus max output tokens). Retry after ${retry} s.`

@@ -160,6 +160,15 @@ for (const backend of ['memory', 'redis'] as const) {
       const retry = r.headers.get('retry-after')
       expect(r.json.error).toEqual({ message: `Rate limit of 1000 tokens per minute reached for key tok-bot (team tok-team): 75 used, this request reserves ${estimate(big) + 940} (estimated prompt plus max output tokens). Retry after ${retry} s.`, type: 'rate_limit_error', param: null, code: 'rate_limit_exceeded' })
       expect(r.headers.get('x-ratelimit-remaining-tokens')).toBe('925')
+      expect(r.headers.get('x-should-retry')).toBeNull() // this one fits once the window moves
+    })
+
+    it('a request larger than the token limit itself says so, and tells SDKs not to retry it', async () => {
+      const huge = body('gpt-test', ',"max_tokens":2000')
+      const r = await chat(gw, K.tok, huge)
+      expect(r.status).toBe(429)
+      expect(r.json.error?.message).toBe(`Request too large for key tok-bot (team tok-team): it reserves ${estimate(huge) + 2000} tokens (estimated prompt plus max output tokens) and the limit is 1000 tokens per minute. Lower max_tokens or shorten the prompt.`)
+      expect(r.headers.get('x-should-retry')).toBe('false')
     })
 
     it('releases the concurrency slot when the client aborts mid-stream', async () => {
