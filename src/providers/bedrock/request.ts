@@ -4,8 +4,10 @@ import { type Json, type JsonObject } from '../../core/json.ts'
 import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../core/openai-chat.ts'
 import { toolArguments } from '../translated.ts'
 
+type Effort = 'minimal' | 'low' | 'medium' | 'high'
+
 /** Claude thinking budgets (tokens) for reasoning_effort; Anthropic's minimum budget is 1024. */
-export const CLAUDE_THINKING_BUDGET: Record<string, number> = { minimal: 1024, low: 2048, medium: 8192, high: 16384 }
+export const CLAUDE_THINKING_BUDGET: Readonly<Record<Effort, number>> = { minimal: 1024, low: 2048, medium: 8192, high: 16384 }
 
 interface Message { role: 'user' | 'assistant'; content: JsonObject[] }
 
@@ -112,18 +114,28 @@ function isClaude(model: string): boolean {
   return /anthropic\.claude|(^|[.:/])claude/i.test(model)
 }
 
+/**
+ * The client's reasoning_effort as a level Claude and Nova have. OpenAI's "xhigh" is above both
+ * vendors' top, so it gets their "high". "none" (OpenAI's "do not reason") and values this gateway
+ * does not know mean no reasoning: a default budget would bill the client for thinking it did not ask for.
+ */
+function effortLevel(effort: unknown): Effort | undefined {
+  if (effort === 'xhigh') return 'high'
+  return effort === 'minimal' || effort === 'low' || effort === 'medium' || effort === 'high' ? effort : undefined
+}
+
 function reasoningFields(req: ChatRequest, model: string, maxTokens: number | undefined): JsonObject | undefined {
-  const effort = req.reasoning_effort
-  if (typeof effort !== 'string') return undefined
+  const level = effortLevel(req.reasoning_effort)
+  if (level === undefined) return undefined
   if (isClaude(model)) {
-    let budget = CLAUDE_THINKING_BUDGET[effort] ?? 8192
+    let budget = CLAUDE_THINKING_BUDGET[level]
     // Anthropic requires budget_tokens < max_tokens.
     if (maxTokens !== undefined && budget >= maxTokens) budget = Math.max(1024, maxTokens - 1)
     return { thinking: { type: 'enabled', budget_tokens: budget } }
   }
   if (/amazon\.nova/i.test(model)) {
-    const level = effort === 'minimal' ? 'low' : effort
-    return { reasoningConfig: { type: 'enabled', maxReasoningEffort: level } }
+    // Nova's levels are low, medium and high.
+    return { reasoningConfig: { type: 'enabled', maxReasoningEffort: level === 'minimal' ? 'low' : level } }
   }
   return undefined
 }

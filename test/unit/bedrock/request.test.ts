@@ -101,6 +101,20 @@ describe('chatToBedrock', () => {
       .toEqual({ reasoningConfig: { type: 'enabled', maxReasoningEffort: 'low' } })
     expect(chatToBedrock({ model: 'x', messages: [], reasoning_effort: 'high' }, 'meta.llama3-70b-instruct-v1:0')['additionalModelRequestFields']).toBeUndefined()
   })
+
+  it('reads reasoning_effort none, and values it does not know, as no reasoning; xhigh as high', () => {
+    // OpenAI's own levels include none and xhigh, which ChatRequest's type does not list yet.
+    const fields = (effort: string, model: string) => chatToBedrock({ model: 'x', messages: [], reasoning_effort: effort } as ChatRequest, model)['additionalModelRequestFields']
+    const claude = 'us.anthropic.claude-sonnet-4-20250514-v1:0'
+    const nova = 'us.amazon.nova-2-lite-v1:0'
+    expect(fields('none', claude)).toBeUndefined()
+    expect(fields('maximum', claude)).toBeUndefined()
+    expect(fields('xhigh', claude)).toEqual({ thinking: { type: 'enabled', budget_tokens: 16384 } })
+    expect(fields('minimal', claude)).toEqual({ thinking: { type: 'enabled', budget_tokens: 1024 } })
+    // Nova would reject maxReasoningEffort "none"; without reasoningConfig it does not reason.
+    expect(fields('none', nova)).toBeUndefined()
+    expect(fields('xhigh', nova)).toEqual({ reasoningConfig: { type: 'enabled', maxReasoningEffort: 'high' } })
+  })
 })
 
 const input = (over: Partial<AttemptInput> = {}): AttemptInput => ({
