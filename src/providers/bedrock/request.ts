@@ -2,7 +2,7 @@
 import { invalidRequest } from '../../core/errors.ts'
 import { type Json, type JsonObject } from '../../core/json.ts'
 import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../core/openai-chat.ts'
-import { toolArguments } from '../translated.ts'
+import { lastToolTurnLacksThinking, toolArguments } from '../translated.ts'
 
 type Effort = 'minimal' | 'low' | 'medium' | 'high'
 
@@ -124,10 +124,15 @@ function effortLevel(effort: unknown): Effort | undefined {
   return effort === 'minimal' || effort === 'low' || effort === 'medium' || effort === 'high' ? effort : undefined
 }
 
-function reasoningFields(req: ChatRequest, model: string, maxTokens: number | undefined): JsonObject | undefined {
+const isReasoning = (b: JsonObject): boolean => b['reasoningContent'] !== undefined
+const isToolUse = (b: JsonObject): boolean => b['toolUse'] !== undefined
+
+function reasoningFields(req: ChatRequest, model: string, maxTokens: number | undefined, messages: Message[]): JsonObject | undefined {
   const level = effortLevel(req.reasoning_effort)
   if (level === undefined) return undefined
   if (isClaude(model)) {
+    // Claude on Bedrock enforces Anthropic's rules: a tool loop must resume with the turn's signed thinking.
+    if (lastToolTurnLacksThinking(messages, isReasoning, isToolUse)) return undefined
     let budget = CLAUDE_THINKING_BUDGET[level]
     // Anthropic requires budget_tokens < max_tokens.
     if (maxTokens !== undefined && budget >= maxTokens) budget = Math.max(1024, maxTokens - 1)
@@ -160,7 +165,7 @@ export function chatToBedrock(req: ChatRequest, model: string): JsonObject {
   if (Object.keys(inference).length > 0) body['inferenceConfig'] = inference
   const toolConfig = toolConfigOf(req, messages)
   if (toolConfig) body['toolConfig'] = toolConfig
-  const extra = reasoningFields(req, model, typeof maxTokens === 'number' ? maxTokens : undefined)
+  const extra = reasoningFields(req, model, typeof maxTokens === 'number' ? maxTokens : undefined, messages)
   if (extra) body['additionalModelRequestFields'] = extra
   return body
 }

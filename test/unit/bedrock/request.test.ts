@@ -1,11 +1,21 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import type { ChatRequest } from '../../../src/core/openai-chat.ts'
+import type { JsonObject } from '../../../src/core/json.ts'
+import type { ChatMessage, ChatRequest } from '../../../src/core/openai-chat.ts'
 import { chatToBedrock } from '../../../src/providers/bedrock/request.ts'
+import { bedrockToChat } from '../../../src/providers/bedrock/response.ts'
 import { bedrockAdapter } from '../../../src/providers/bedrock/index.ts'
 import { signBedrockRequest } from '../../../src/providers/bedrock/sign.ts'
 import type { AttemptInput } from '../../../src/providers/types.ts'
 
 const MODEL = 'anthropic.claude-3-5-sonnet-20240620-v1:0'
+
+/** The assistant message a client gets back for a recorded Converse response. */
+const recordedAnswer = (name: string): ChatMessage => {
+  const body = JSON.parse(readFileSync(new URL(`../../fixtures/bedrock/${name}`, import.meta.url), 'utf8')) as JsonObject
+  const message = bedrockToChat(body, 'm', 1, 'id').completion.choices[0]?.message
+  return { ...message, role: 'assistant' } as ChatMessage
+}
 
 describe('chatToBedrock', () => {
   it('maps system, messages, inference config and tools', () => {
@@ -100,6 +110,32 @@ describe('chatToBedrock', () => {
     expect(chatToBedrock({ model: 'x', messages: [], reasoning_effort: 'minimal' }, 'amazon.nova-2-lite-v1:0')['additionalModelRequestFields'])
       .toEqual({ reasoningConfig: { type: 'enabled', maxReasoningEffort: 'low' } })
     expect(chatToBedrock({ model: 'x', messages: [], reasoning_effort: 'high' }, 'meta.llama3-70b-instruct-v1:0')['additionalModelRequestFields']).toBeUndefined()
+  })
+
+  it('leaves Claude thinking off in a tool loop whose last assistant turn has no signed reasoning', () => {
+    // Recorded: a toolUse with no reasoning before it, as every OpenAI client sends the turn back
+    // (none keeps reasoning_details). Bedrock answers 400 "a final assistant message must start
+    // with a thinking block" when thinking is on.
+    const call = recordedAnswer('amazon-bedrock-tool-call.1.json')
+    const loop = (assistant: ChatMessage): ChatRequest => ({
+      model: 'x', reasoning_effort: 'medium',
+      messages: [{ role: 'user', content: 'List the files.' }, assistant, { role: 'tool', tool_call_id: 'tool-use-id', content: 'a.txt' }],
+      tools: [{ type: 'function', function: { name: 'bash', parameters: { type: 'object', properties: { command: { type: 'string' } } } } }],
+    })
+    const unsigned = chatToBedrock(loop(call), MODEL)
+    expect((unsigned['messages'] as JsonObject[])[1]).toEqual({ role: 'assistant', content: [{ toolUse: { toolUseId: 'tool-use-id', name: 'bash', input: { command: 'ls -l' } } }] })
+    expect(unsigned['additionalModelRequestFields']).toBeUndefined()
+
+    // The same turn carrying the signed reasoning Bedrock recorded: it leads the turn, thinking stays on.
+    const { reasoning_details } = recordedAnswer('amazon-bedrock-reasoning.json')
+    const signed = chatToBedrock(loop({ ...call, reasoning_details }), MODEL)
+    expect(((signed['messages'] as JsonObject[])[1]?.['content'] as JsonObject[])[0]).toHaveProperty('reasoningContent.reasoningText.signature')
+    expect(signed['additionalModelRequestFields']).toEqual({ thinking: { type: 'enabled', budget_tokens: 8192 } })
+
+    // A finished loop (the last assistant turn answered in text) needs no thinking block.
+    const answered = loop(call)
+    answered.messages.push({ role: 'assistant', content: 'a.txt' }, { role: 'user', content: 'Thanks. And the sizes?' })
+    expect(chatToBedrock(answered, MODEL)['additionalModelRequestFields']).toEqual({ thinking: { type: 'enabled', budget_tokens: 8192 } })
   })
 
   it('reads reasoning_effort none, and values it does not know, as no reasoning; xhigh as high', () => {
