@@ -1,6 +1,6 @@
 /** OpenAI Chat Completions request -> Bedrock Converse body. Pure; never mutates the request. */
 import { invalidRequest } from '../../core/errors.ts'
-import { type Json, type JsonObject } from '../../core/json.ts'
+import { isObject, type Json, type JsonObject } from '../../core/json.ts'
 import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../core/openai-chat.ts'
 import { lastToolTurnLacksThinking, toolArguments } from '../translated.ts'
 
@@ -127,17 +127,30 @@ function effortLevel(effort: unknown): Effort | undefined {
 const isReasoning = (b: JsonObject): boolean => b['reasoningContent'] !== undefined
 const isToolUse = (b: JsonObject): boolean => b['toolUse'] !== undefined
 
-function reasoningFields(req: ChatRequest, model: string, maxTokens: number | undefined, messages: Message[]): JsonObject | undefined {
+/** toolChoice `any` or a named `tool` forces a tool call. */
+function forcesTool(toolConfig: JsonObject | undefined): boolean {
+  const choice = toolConfig?.['toolChoice']
+  return isObject(choice) && (choice['any'] !== undefined || choice['tool'] !== undefined)
+}
+
+/**
+ * Claude on Bedrock enforces Anthropic's thinking rules, so thinking is left off where Anthropic
+ * refuses it: with a forced tool, and in a tool loop whose last assistant turn does not start with
+ * its signed reasoning (the client did not keep reasoning_details).
+ */
+function claudeThinking(level: Effort, maxTokens: number | undefined, messages: Message[], toolConfig: JsonObject | undefined): JsonObject | undefined {
+  if (forcesTool(toolConfig)) return undefined
+  if (lastToolTurnLacksThinking(messages, isReasoning, isToolUse)) return undefined
+  let budget = CLAUDE_THINKING_BUDGET[level]
+  // Anthropic requires budget_tokens < max_tokens.
+  if (maxTokens !== undefined && budget >= maxTokens) budget = Math.max(1024, maxTokens - 1)
+  return { thinking: { type: 'enabled', budget_tokens: budget } }
+}
+
+function reasoningFields(req: ChatRequest, model: string, maxTokens: number | undefined, messages: Message[], toolConfig: JsonObject | undefined): JsonObject | undefined {
   const level = effortLevel(req.reasoning_effort)
   if (level === undefined) return undefined
-  if (isClaude(model)) {
-    // Claude on Bedrock enforces Anthropic's rules: a tool loop must resume with the turn's signed thinking.
-    if (lastToolTurnLacksThinking(messages, isReasoning, isToolUse)) return undefined
-    let budget = CLAUDE_THINKING_BUDGET[level]
-    // Anthropic requires budget_tokens < max_tokens.
-    if (maxTokens !== undefined && budget >= maxTokens) budget = Math.max(1024, maxTokens - 1)
-    return { thinking: { type: 'enabled', budget_tokens: budget } }
-  }
+  if (isClaude(model)) return claudeThinking(level, maxTokens, messages, toolConfig)
   if (/amazon\.nova/i.test(model)) {
     // Nova's levels are low, medium and high.
     return { reasoningConfig: { type: 'enabled', maxReasoningEffort: level === 'minimal' ? 'low' : level } }
@@ -155,17 +168,21 @@ export function chatToBedrock(req: ChatRequest, model: string): JsonObject {
     .filter((t) => t !== '')
     .map((text) => ({ text }))
   if (system.length > 0) body['system'] = system
+  const clientMax = req.max_completion_tokens ?? req.max_tokens
+  const maxTokens = typeof clientMax === 'number' ? clientMax : undefined
+  const toolConfig = toolConfigOf(req, messages)
+  const extra = reasoningFields(req, model, maxTokens, messages, toolConfig)
+  // Claude's thinking rejects any temperature but 1 and a top_p below 0.95 (Anthropic's
+  // extended-thinking docs), so the sampling knobs go only without it, as the Anthropic adapter does.
+  const thinking = extra?.['thinking'] !== undefined
   const inference: JsonObject = {}
-  const maxTokens = req.max_completion_tokens ?? req.max_tokens
-  if (typeof maxTokens === 'number') inference['maxTokens'] = maxTokens
-  if (typeof req.temperature === 'number') inference['temperature'] = req.temperature
-  if (typeof req.top_p === 'number') inference['topP'] = req.top_p
+  if (maxTokens !== undefined) inference['maxTokens'] = maxTokens
+  if (!thinking && typeof req.temperature === 'number') inference['temperature'] = req.temperature
+  if (!thinking && typeof req.top_p === 'number') inference['topP'] = req.top_p
   if (typeof req.stop === 'string') inference['stopSequences'] = [req.stop]
   else if (Array.isArray(req.stop)) inference['stopSequences'] = req.stop
   if (Object.keys(inference).length > 0) body['inferenceConfig'] = inference
-  const toolConfig = toolConfigOf(req, messages)
   if (toolConfig) body['toolConfig'] = toolConfig
-  const extra = reasoningFields(req, model, typeof maxTokens === 'number' ? maxTokens : undefined, messages)
   if (extra) body['additionalModelRequestFields'] = extra
   return body
 }

@@ -138,6 +138,23 @@ describe('chatToBedrock', () => {
     expect(chatToBedrock(answered, MODEL)['additionalModelRequestFields']).toEqual({ thinking: { type: 'enabled', budget_tokens: 8192 } })
   })
 
+  it('with Claude thinking on, drops temperature and top_p; leaves thinking off when a tool is forced', () => {
+    const tools: ChatRequest['tools'] = [{ type: 'function', function: { name: 'f' } }]
+    const base: ChatRequest = { model: 'x', messages: [{ role: 'user', content: 'q' }], reasoning_effort: 'low', temperature: 0.2, top_p: 0.9, max_tokens: 4000, stop: 'END' }
+    const thinking = chatToBedrock(base, MODEL)
+    expect(thinking['additionalModelRequestFields']).toEqual({ thinking: { type: 'enabled', budget_tokens: 2048 } })
+    expect(thinking['inferenceConfig']).toEqual({ maxTokens: 4000, stopSequences: ['END'] })
+    // Anthropic rejects thinking with a forced tool; the forced tool is what the client asked for, so thinking goes.
+    for (const tool_choice of ['required', { type: 'function', function: { name: 'f' } }] as const) {
+      const forced = chatToBedrock({ ...base, tools, tool_choice }, MODEL)
+      expect(forced['additionalModelRequestFields']).toBeUndefined()
+      expect(forced['inferenceConfig']).toEqual({ maxTokens: 4000, temperature: 0.2, topP: 0.9, stopSequences: ['END'] })
+    }
+    expect(chatToBedrock({ ...base, tools, tool_choice: 'auto' }, MODEL)['additionalModelRequestFields']).toEqual({ thinking: { type: 'enabled', budget_tokens: 2048 } })
+    // Nova's reasoning is not Claude's thinking: its sampling knobs stay.
+    expect(chatToBedrock(base, 'amazon.nova-2-lite-v1:0')['inferenceConfig']).toEqual({ maxTokens: 4000, temperature: 0.2, topP: 0.9, stopSequences: ['END'] })
+  })
+
   it('reads reasoning_effort none, and values it does not know, as no reasoning; xhigh as high', () => {
     // OpenAI's own levels include none and xhigh, which ChatRequest's type does not list yet.
     const fields = (effort: string, model: string) => chatToBedrock({ model: 'x', messages: [], reasoning_effort: effort } as ChatRequest, model)['additionalModelRequestFields']
