@@ -68,6 +68,18 @@ function assistantBlocks(msg: ChatMessage, index: number): JsonObject[] {
   return blocks
 }
 
+/** What an empty tool result says instead: plain text, where {json: {}} could read as an empty object the tool returned. */
+const EMPTY_TOOL_RESULT = '(no output)'
+
+/**
+ * A tool that printed nothing (content "", [] or whitespace) still needs a result, and Converse
+ * rejects blank text blocks; the result stays in the history, so every later turn would fail too.
+ */
+function toolResultText(content: ChatMessage['content']): string {
+  const text = textOf(content)
+  return text.trim() === '' ? EMPTY_TOOL_RESULT : text
+}
+
 export function messagesToBedrock(messages: ChatMessage[]): Message[] {
   const out: Message[] = []
   // Converse rejects two turns of the same role in a row, so tool results and a following user turn merge.
@@ -82,7 +94,7 @@ export function messagesToBedrock(messages: ChatMessage[]): Message[] {
     else if (msg.role === 'assistant') add('assistant', assistantBlocks(msg, i))
     else if (msg.role === 'tool' || msg.role === 'function') {
       const toolUseId = msg.tool_call_id ?? msg.name ?? ''
-      add('user', [{ toolResult: { toolUseId, content: [{ text: textOf(msg.content) }] } }])
+      add('user', [{ toolResult: { toolUseId, content: [{ text: toolResultText(msg.content) }] } }])
     }
   })
   return out

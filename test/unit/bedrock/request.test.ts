@@ -112,6 +112,21 @@ describe('chatToBedrock', () => {
     expect(chatToBedrock({ model: 'x', messages: [], reasoning_effort: 'high' }, 'meta.llama3-70b-instruct-v1:0')['additionalModelRequestFields']).toBeUndefined()
   })
 
+  it('sends a placeholder for an empty tool result, which Converse would reject as a blank text block', () => {
+    // A command that printed nothing, as OpenAI clients send it ("" or []) and as Claude Code's
+    // tool_result content "" arrives through the Anthropic ingress. The result stays in the
+    // history, so a blank block would fail every later turn of the conversation.
+    const call = recordedAnswer('amazon-bedrock-tool-call.1.json')
+    const results = (content: ChatMessage['content']) => {
+      const body = chatToBedrock({ model: 'x', messages: [{ role: 'user', content: 'List the files.' }, call, { role: 'tool', tool_call_id: 'tool-use-id', content }] }, MODEL)
+      return (body['messages'] as JsonObject[])[2]
+    }
+    for (const content of ['', [], '  \n', null] as ChatMessage['content'][]) {
+      expect(results(content)).toEqual({ role: 'user', content: [{ toolResult: { toolUseId: 'tool-use-id', content: [{ text: '(no output)' }] } }] })
+    }
+    expect(results(' a.txt\n')).toEqual({ role: 'user', content: [{ toolResult: { toolUseId: 'tool-use-id', content: [{ text: ' a.txt\n' }] } }] })
+  })
+
   it('leaves Claude thinking off in a tool loop whose last assistant turn has no signed reasoning', () => {
     // Recorded: a toolUse with no reasoning before it, as every OpenAI client sends the turn back
     // (none keeps reasoning_details). Bedrock answers 400 "a final assistant message must start
