@@ -28,3 +28,22 @@ export function toolArguments(args: string, param: string): JsonObject {
   }
   throw invalidRequest('tool_calls[].function.arguments must be a JSON object', param)
 }
+
+/**
+ * Claude, direct or on Bedrock, refuses thinking when the last assistant turn used tools but does
+ * not start with its signed thinking ("a final assistant message must start with a thinking
+ * block"): the client rebuilt the turn without keeping reasoning_details, which most OpenAI
+ * clients do. The adapters then leave thinking off rather than send a request bound to fail.
+ * It reads the vendor's own turns, so it sees exactly what is sent; the predicates name the
+ * vendor's thinking and tool-use blocks.
+ */
+export function lastToolTurnLacksThinking<B>(
+  turns: ReadonlyArray<{ role: string; content: string | readonly B[] }>,
+  isThinking: (block: B) => boolean,
+  isToolUse: (block: B) => boolean,
+): boolean {
+  const last = turns.findLast(t => t.role === 'assistant')
+  if (!last || typeof last.content === 'string') return false
+  const first = last.content[0]
+  return last.content.some(isToolUse) && (first === undefined || !isThinking(first))
+}

@@ -7,7 +7,8 @@ import { invalidRequest } from '../../core/errors.ts'
 import { isObject } from '../../core/json.ts'
 import type { JsonObject } from '../../core/json.ts'
 import type { ChatRequest } from '../../core/openai-chat.ts'
-import type { AnthropicMessage, AnthropicRequest, AnthropicToolChoice } from './types.ts'
+import { lastToolTurnLacksThinking } from '../translated.ts'
+import type { AnthropicContentBlock, AnthropicMessage, AnthropicRequest, AnthropicToolChoice } from './types.ts'
 import { messagesToAnthropic } from './messages-to-anthropic.ts'
 import { toolChoiceToAnthropic, toolsToAnthropic } from './tools-to-anthropic.ts'
 import { withCacheBreakpoints } from './cache-breakpoints.ts'
@@ -68,6 +69,9 @@ export function chatToAnthropic(req: ChatRequest, upstreamModel: string, stream:
   return typeof req['prompt_cache_key'] === 'string' && req['prompt_cache_key'] !== '' ? withCacheBreakpoints(out) : out
 }
 
+const isThinking = (b: AnthropicContentBlock): boolean => b.type === 'thinking' || b.type === 'redacted_thinking'
+const isToolUse = (b: AnthropicContentBlock): boolean => b.type === 'tool_use'
+
 /**
  * An Anthropic `thinking` object sent by the client (extra_body) wins; otherwise reasoning_effort
  * picks a budget. Anthropic refuses thinking with a forced tool choice, and refuses a tool loop
@@ -81,14 +85,6 @@ function thinkingFor(req: ChatRequest, toolChoice: AnthropicToolChoice | undefin
   const budget = typeof effort === 'string' ? THINKING_BUDGETS[effort] : undefined
   if (budget === undefined) return undefined
   if (toolChoice?.type === 'any' || toolChoice?.type === 'tool') return undefined
-  if (lastToolTurnLacksThinking(messages)) return undefined
+  if (lastToolTurnLacksThinking(messages, isThinking, isToolUse)) return undefined
   return { type: 'enabled', budget_tokens: budget }
-}
-
-function lastToolTurnLacksThinking(messages: AnthropicMessage[]): boolean {
-  const last = messages.findLast(m => m.role === 'assistant')
-  if (!last || typeof last.content === 'string') return false
-  const usesTools = last.content.some(b => b.type === 'tool_use')
-  const first = last.content[0]
-  return usesTools && first?.type !== 'thinking' && first?.type !== 'redacted_thinking'
 }

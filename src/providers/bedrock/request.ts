@@ -1,11 +1,13 @@
 /** OpenAI Chat Completions request -> Bedrock Converse body. Pure; never mutates the request. */
 import { invalidRequest } from '../../core/errors.ts'
-import { type Json, type JsonObject } from '../../core/json.ts'
+import { isObject, type Json, type JsonObject } from '../../core/json.ts'
 import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../core/openai-chat.ts'
-import { toolArguments } from '../translated.ts'
+import { lastToolTurnLacksThinking, toolArguments } from '../translated.ts'
+
+type Effort = 'minimal' | 'low' | 'medium' | 'high'
 
 /** Claude thinking budgets (tokens) for reasoning_effort; Anthropic's minimum budget is 1024. */
-export const CLAUDE_THINKING_BUDGET: Record<string, number> = { minimal: 1024, low: 2048, medium: 8192, high: 16384 }
+export const CLAUDE_THINKING_BUDGET: Readonly<Record<Effort, number>> = { minimal: 1024, low: 2048, medium: 8192, high: 16384 }
 
 interface Message { role: 'user' | 'assistant'; content: JsonObject[] }
 
@@ -66,6 +68,18 @@ function assistantBlocks(msg: ChatMessage, index: number): JsonObject[] {
   return blocks
 }
 
+/** What an empty tool result says instead: plain text, where {json: {}} could read as an empty object the tool returned. */
+const EMPTY_TOOL_RESULT = '(no output)'
+
+/**
+ * A tool that printed nothing (content "", [] or whitespace) still needs a result, and Converse
+ * rejects blank text blocks; the result stays in the history, so every later turn would fail too.
+ */
+function toolResultText(content: ChatMessage['content']): string {
+  const text = textOf(content)
+  return text.trim() === '' ? EMPTY_TOOL_RESULT : text
+}
+
 export function messagesToBedrock(messages: ChatMessage[]): Message[] {
   const out: Message[] = []
   // Converse rejects two turns of the same role in a row, so tool results and a following user turn merge.
@@ -80,7 +94,7 @@ export function messagesToBedrock(messages: ChatMessage[]): Message[] {
     else if (msg.role === 'assistant') add('assistant', assistantBlocks(msg, i))
     else if (msg.role === 'tool' || msg.role === 'function') {
       const toolUseId = msg.tool_call_id ?? msg.name ?? ''
-      add('user', [{ toolResult: { toolUseId, content: [{ text: textOf(msg.content) }] } }])
+      add('user', [{ toolResult: { toolUseId, content: [{ text: toolResultText(msg.content) }] } }])
     }
   })
   return out
@@ -112,18 +126,46 @@ function isClaude(model: string): boolean {
   return /anthropic\.claude|(^|[.:/])claude/i.test(model)
 }
 
-function reasoningFields(req: ChatRequest, model: string, maxTokens: number | undefined): JsonObject | undefined {
-  const effort = req.reasoning_effort
-  if (typeof effort !== 'string') return undefined
-  if (isClaude(model)) {
-    let budget = CLAUDE_THINKING_BUDGET[effort] ?? 8192
-    // Anthropic requires budget_tokens < max_tokens.
-    if (maxTokens !== undefined && budget >= maxTokens) budget = Math.max(1024, maxTokens - 1)
-    return { thinking: { type: 'enabled', budget_tokens: budget } }
-  }
+/**
+ * The client's reasoning_effort as a level Claude and Nova have. OpenAI's "xhigh" is above both
+ * vendors' top, so it gets their "high". "none" (OpenAI's "do not reason") and values this gateway
+ * does not know mean no reasoning: a default budget would bill the client for thinking it did not ask for.
+ */
+function effortLevel(effort: unknown): Effort | undefined {
+  if (effort === 'xhigh') return 'high'
+  return effort === 'minimal' || effort === 'low' || effort === 'medium' || effort === 'high' ? effort : undefined
+}
+
+const isReasoning = (b: JsonObject): boolean => b['reasoningContent'] !== undefined
+const isToolUse = (b: JsonObject): boolean => b['toolUse'] !== undefined
+
+/** toolChoice `any` or a named `tool` forces a tool call. */
+function forcesTool(toolConfig: JsonObject | undefined): boolean {
+  const choice = toolConfig?.['toolChoice']
+  return isObject(choice) && (choice['any'] !== undefined || choice['tool'] !== undefined)
+}
+
+/**
+ * Claude on Bedrock enforces Anthropic's thinking rules, so thinking is left off where Anthropic
+ * refuses it: with a forced tool, and in a tool loop whose last assistant turn does not start with
+ * its signed reasoning (the client did not keep reasoning_details).
+ */
+function claudeThinking(level: Effort, maxTokens: number | undefined, messages: Message[], toolConfig: JsonObject | undefined): JsonObject | undefined {
+  if (forcesTool(toolConfig)) return undefined
+  if (lastToolTurnLacksThinking(messages, isReasoning, isToolUse)) return undefined
+  let budget = CLAUDE_THINKING_BUDGET[level]
+  // Anthropic requires budget_tokens < max_tokens.
+  if (maxTokens !== undefined && budget >= maxTokens) budget = Math.max(1024, maxTokens - 1)
+  return { thinking: { type: 'enabled', budget_tokens: budget } }
+}
+
+function reasoningFields(req: ChatRequest, model: string, maxTokens: number | undefined, messages: Message[], toolConfig: JsonObject | undefined): JsonObject | undefined {
+  const level = effortLevel(req.reasoning_effort)
+  if (level === undefined) return undefined
+  if (isClaude(model)) return claudeThinking(level, maxTokens, messages, toolConfig)
   if (/amazon\.nova/i.test(model)) {
-    const level = effort === 'minimal' ? 'low' : effort
-    return { reasoningConfig: { type: 'enabled', maxReasoningEffort: level } }
+    // Nova's levels are low, medium and high.
+    return { reasoningConfig: { type: 'enabled', maxReasoningEffort: level === 'minimal' ? 'low' : level } }
   }
   return undefined
 }
@@ -138,17 +180,21 @@ export function chatToBedrock(req: ChatRequest, model: string): JsonObject {
     .filter((t) => t !== '')
     .map((text) => ({ text }))
   if (system.length > 0) body['system'] = system
+  const clientMax = req.max_completion_tokens ?? req.max_tokens
+  const maxTokens = typeof clientMax === 'number' ? clientMax : undefined
+  const toolConfig = toolConfigOf(req, messages)
+  const extra = reasoningFields(req, model, maxTokens, messages, toolConfig)
+  // Claude's thinking rejects any temperature but 1 and a top_p below 0.95 (Anthropic's
+  // extended-thinking docs), so the sampling knobs go only without it, as the Anthropic adapter does.
+  const thinking = extra?.['thinking'] !== undefined
   const inference: JsonObject = {}
-  const maxTokens = req.max_completion_tokens ?? req.max_tokens
-  if (typeof maxTokens === 'number') inference['maxTokens'] = maxTokens
-  if (typeof req.temperature === 'number') inference['temperature'] = req.temperature
-  if (typeof req.top_p === 'number') inference['topP'] = req.top_p
+  if (maxTokens !== undefined) inference['maxTokens'] = maxTokens
+  if (!thinking && typeof req.temperature === 'number') inference['temperature'] = req.temperature
+  if (!thinking && typeof req.top_p === 'number') inference['topP'] = req.top_p
   if (typeof req.stop === 'string') inference['stopSequences'] = [req.stop]
   else if (Array.isArray(req.stop)) inference['stopSequences'] = req.stop
   if (Object.keys(inference).length > 0) body['inferenceConfig'] = inference
-  const toolConfig = toolConfigOf(req, messages)
   if (toolConfig) body['toolConfig'] = toolConfig
-  const extra = reasoningFields(req, model, typeof maxTokens === 'number' ? maxTokens : undefined)
   if (extra) body['additionalModelRequestFields'] = extra
   return body
 }

@@ -1,7 +1,8 @@
 /**
  * Bedrock converse-stream events (decoded from AWS event-stream frames) -> OpenAI chunks.
  * Text, tool-use input and reasoning text stream as deltas; a reasoning block's full text and
- * signature are sent once, as a reasoning_details entry, when the block stops.
+ * signature are sent once, as a reasoning_details entry, when the block stops; a tool call that
+ * got no input closes with arguments "{}".
  */
 import { isObject, type Json, type JsonObject } from '../../core/json.ts'
 import type { ChatCompletionChunk, FinishReason } from '../../core/openai-chat.ts'
@@ -18,6 +19,7 @@ const EVENTS = new Set(['messageStart', 'contentBlockStart', 'contentBlockDelta'
 export interface BedrockStreamContext { model: string; created: number; id: string; opts: StreamOptions }
 
 interface ReasoningBlock { text: string; signature: string | undefined; redacted: string[] }
+interface ToolBlock { index: number; sentArgs: boolean }
 
 /** The event's name and payload; also accepts `{"<eventName>": payload}` (the recordings' decoded form). */
 export function unwrapEvent(event: StreamEvent): { name: string; payload: JsonObject } | undefined {
@@ -44,8 +46,8 @@ export function createBedrockStreamTranslator(ctx: BedrockStreamContext): Stream
   let usage: Usage | undefined
   let error: ProviderError | undefined
   const finishReasons: FinishReason[] = []
-  /** contentBlockIndex -> OpenAI tool_calls index. */
-  const toolIndex = new Map<number, number>()
+  /** contentBlockIndex -> the OpenAI tool_calls index, and whether any argument bytes went out. */
+  const tools = new Map<number, ToolBlock>()
   const reasoning = new Map<number, ReasoningBlock>()
 
   const chunk = (delta: Delta, finish: FinishReason | null = null): ChatCompletionChunk => ({
@@ -71,8 +73,11 @@ export function createBedrockStreamTranslator(ctx: BedrockStreamContext): Stream
     const use = delta['toolUse']
     if (isObject(use)) {
       const input = str(use['input']) ?? ''
-      const index = toolIndex.get(block)
-      if (index !== undefined && input !== '') emit(out, { tool_calls: [{ index, function: { arguments: input } }] })
+      const tool = tools.get(block)
+      if (tool && input !== '') {
+        tool.sentArgs = true
+        emit(out, { tool_calls: [{ index: tool.index, function: { arguments: input } }] })
+      }
       return
     }
     const rc = delta['reasoningContent']
@@ -92,6 +97,13 @@ export function createBedrockStreamTranslator(ctx: BedrockStreamContext): Stream
   }
 
   const onStop = (out: StreamFrame[], block: number): void => {
+    const tool = tools.get(block)
+    // A call with no input (Bedrock sends input "") closes with "{}", so clients can always
+    // JSON.parse the joined arguments, as the non-streamed answer and the Anthropic stream give.
+    if (tool && !tool.sentArgs) {
+      tool.sentArgs = true
+      emit(out, { tool_calls: [{ index: tool.index, function: { arguments: '{}' } }] })
+    }
     const r = reasoning.get(block)
     if (!r) return
     reasoning.delete(block)
@@ -123,8 +135,8 @@ export function createBedrockStreamTranslator(ctx: BedrockStreamContext): Stream
           const start = isObject(payload['start']) ? payload['start'] : {}
           const use = start['toolUse']
           if (isObject(use)) {
-            const index = toolIndex.size
-            toolIndex.set(block, index)
+            const index = tools.size
+            tools.set(block, { index, sentArgs: false })
             emit(out, { tool_calls: [{ index, id: str(use['toolUseId']) ?? `call_${index}`, type: 'function', function: { name: str(use['name']) ?? '', arguments: '' } }] })
           }
           break

@@ -1,11 +1,21 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import type { ChatRequest } from '../../../src/core/openai-chat.ts'
+import type { JsonObject } from '../../../src/core/json.ts'
+import type { ChatMessage, ChatRequest } from '../../../src/core/openai-chat.ts'
 import { chatToBedrock } from '../../../src/providers/bedrock/request.ts'
+import { bedrockToChat } from '../../../src/providers/bedrock/response.ts'
 import { bedrockAdapter } from '../../../src/providers/bedrock/index.ts'
 import { signBedrockRequest } from '../../../src/providers/bedrock/sign.ts'
 import type { AttemptInput } from '../../../src/providers/types.ts'
 
 const MODEL = 'anthropic.claude-3-5-sonnet-20240620-v1:0'
+
+/** The assistant message a client gets back for a recorded Converse response. */
+const recordedAnswer = (name: string): ChatMessage => {
+  const body = JSON.parse(readFileSync(new URL(`../../fixtures/bedrock/${name}`, import.meta.url), 'utf8')) as JsonObject
+  const message = bedrockToChat(body, 'm', 1, 'id').completion.choices[0]?.message
+  return { ...message, role: 'assistant' } as ChatMessage
+}
 
 describe('chatToBedrock', () => {
   it('maps system, messages, inference config and tools', () => {
@@ -100,6 +110,78 @@ describe('chatToBedrock', () => {
     expect(chatToBedrock({ model: 'x', messages: [], reasoning_effort: 'minimal' }, 'amazon.nova-2-lite-v1:0')['additionalModelRequestFields'])
       .toEqual({ reasoningConfig: { type: 'enabled', maxReasoningEffort: 'low' } })
     expect(chatToBedrock({ model: 'x', messages: [], reasoning_effort: 'high' }, 'meta.llama3-70b-instruct-v1:0')['additionalModelRequestFields']).toBeUndefined()
+  })
+
+  it('sends a placeholder for an empty tool result, which Converse would reject as a blank text block', () => {
+    // A command that printed nothing, as OpenAI clients send it ("" or []) and as Claude Code's
+    // tool_result content "" arrives through the Anthropic ingress. The result stays in the
+    // history, so a blank block would fail every later turn of the conversation.
+    const call = recordedAnswer('amazon-bedrock-tool-call.1.json')
+    const results = (content: ChatMessage['content']) => {
+      const body = chatToBedrock({ model: 'x', messages: [{ role: 'user', content: 'List the files.' }, call, { role: 'tool', tool_call_id: 'tool-use-id', content }] }, MODEL)
+      return (body['messages'] as JsonObject[])[2]
+    }
+    for (const content of ['', [], '  \n', null] as ChatMessage['content'][]) {
+      expect(results(content)).toEqual({ role: 'user', content: [{ toolResult: { toolUseId: 'tool-use-id', content: [{ text: '(no output)' }] } }] })
+    }
+    expect(results(' a.txt\n')).toEqual({ role: 'user', content: [{ toolResult: { toolUseId: 'tool-use-id', content: [{ text: ' a.txt\n' }] } }] })
+  })
+
+  it('leaves Claude thinking off in a tool loop whose last assistant turn has no signed reasoning', () => {
+    // Recorded: a toolUse with no reasoning before it, as every OpenAI client sends the turn back
+    // (none keeps reasoning_details). Bedrock answers 400 "a final assistant message must start
+    // with a thinking block" when thinking is on.
+    const call = recordedAnswer('amazon-bedrock-tool-call.1.json')
+    const loop = (assistant: ChatMessage): ChatRequest => ({
+      model: 'x', reasoning_effort: 'medium',
+      messages: [{ role: 'user', content: 'List the files.' }, assistant, { role: 'tool', tool_call_id: 'tool-use-id', content: 'a.txt' }],
+      tools: [{ type: 'function', function: { name: 'bash', parameters: { type: 'object', properties: { command: { type: 'string' } } } } }],
+    })
+    const unsigned = chatToBedrock(loop(call), MODEL)
+    expect((unsigned['messages'] as JsonObject[])[1]).toEqual({ role: 'assistant', content: [{ toolUse: { toolUseId: 'tool-use-id', name: 'bash', input: { command: 'ls -l' } } }] })
+    expect(unsigned['additionalModelRequestFields']).toBeUndefined()
+
+    // The same turn carrying the signed reasoning Bedrock recorded: it leads the turn, thinking stays on.
+    const { reasoning_details } = recordedAnswer('amazon-bedrock-reasoning.json')
+    const signed = chatToBedrock(loop({ ...call, reasoning_details }), MODEL)
+    expect(((signed['messages'] as JsonObject[])[1]?.['content'] as JsonObject[])[0]).toHaveProperty('reasoningContent.reasoningText.signature')
+    expect(signed['additionalModelRequestFields']).toEqual({ thinking: { type: 'enabled', budget_tokens: 8192 } })
+
+    // A finished loop (the last assistant turn answered in text) needs no thinking block.
+    const answered = loop(call)
+    answered.messages.push({ role: 'assistant', content: 'a.txt' }, { role: 'user', content: 'Thanks. And the sizes?' })
+    expect(chatToBedrock(answered, MODEL)['additionalModelRequestFields']).toEqual({ thinking: { type: 'enabled', budget_tokens: 8192 } })
+  })
+
+  it('with Claude thinking on, drops temperature and top_p; leaves thinking off when a tool is forced', () => {
+    const tools: ChatRequest['tools'] = [{ type: 'function', function: { name: 'f' } }]
+    const base: ChatRequest = { model: 'x', messages: [{ role: 'user', content: 'q' }], reasoning_effort: 'low', temperature: 0.2, top_p: 0.9, max_tokens: 4000, stop: 'END' }
+    const thinking = chatToBedrock(base, MODEL)
+    expect(thinking['additionalModelRequestFields']).toEqual({ thinking: { type: 'enabled', budget_tokens: 2048 } })
+    expect(thinking['inferenceConfig']).toEqual({ maxTokens: 4000, stopSequences: ['END'] })
+    // Anthropic rejects thinking with a forced tool; the forced tool is what the client asked for, so thinking goes.
+    for (const tool_choice of ['required', { type: 'function', function: { name: 'f' } }] as const) {
+      const forced = chatToBedrock({ ...base, tools, tool_choice }, MODEL)
+      expect(forced['additionalModelRequestFields']).toBeUndefined()
+      expect(forced['inferenceConfig']).toEqual({ maxTokens: 4000, temperature: 0.2, topP: 0.9, stopSequences: ['END'] })
+    }
+    expect(chatToBedrock({ ...base, tools, tool_choice: 'auto' }, MODEL)['additionalModelRequestFields']).toEqual({ thinking: { type: 'enabled', budget_tokens: 2048 } })
+    // Nova's reasoning is not Claude's thinking: its sampling knobs stay.
+    expect(chatToBedrock(base, 'amazon.nova-2-lite-v1:0')['inferenceConfig']).toEqual({ maxTokens: 4000, temperature: 0.2, topP: 0.9, stopSequences: ['END'] })
+  })
+
+  it('reads reasoning_effort none, and values it does not know, as no reasoning; xhigh as high', () => {
+    // OpenAI's own levels include none and xhigh, which ChatRequest's type does not list yet.
+    const fields = (effort: string, model: string) => chatToBedrock({ model: 'x', messages: [], reasoning_effort: effort } as ChatRequest, model)['additionalModelRequestFields']
+    const claude = 'us.anthropic.claude-sonnet-4-20250514-v1:0'
+    const nova = 'us.amazon.nova-2-lite-v1:0'
+    expect(fields('none', claude)).toBeUndefined()
+    expect(fields('maximum', claude)).toBeUndefined()
+    expect(fields('xhigh', claude)).toEqual({ thinking: { type: 'enabled', budget_tokens: 16384 } })
+    expect(fields('minimal', claude)).toEqual({ thinking: { type: 'enabled', budget_tokens: 1024 } })
+    // Nova would reject maxReasoningEffort "none"; without reasoningConfig it does not reason.
+    expect(fields('none', nova)).toBeUndefined()
+    expect(fields('xhigh', nova)).toEqual({ reasoningConfig: { type: 'enabled', maxReasoningEffort: 'high' } })
   })
 })
 

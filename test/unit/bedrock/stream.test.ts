@@ -61,12 +61,17 @@ describe('bedrock stream translator', () => {
     expect(t.finishReasons?.()).toEqual(['tool_calls'])
   })
 
-  it('handles a tool call without arguments and usage before messageStop', () => {
+  it('closes a tool call without arguments with "{}", and reads usage before messageStop', () => {
+    // Recorded: the toolUse block's only input delta is "". The joined arguments must parse as
+    // JSON (OpenAI sends "{}" for a call with no arguments; clients JSON.parse them).
     const { chunks, t } = run(framesFromRecording(fixtureLines('amazon-bedrock-tool-no-args.chunks.txt')), 0, false)
     expect(deltas(chunks).slice(2)).toEqual([
       { tool_calls: [{ index: 0, id: 'tool-use-id', type: 'function', function: { name: 'updateIssueList', arguments: '' } }], finish: null },
+      { tool_calls: [{ index: 0, function: { arguments: '{}' } }], finish: null },
       { finish: 'tool_calls' },
     ])
+    const joined = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []).map((d) => d.function?.arguments ?? '').join('')
+    expect(JSON.parse(joined)).toEqual({})
     expect(t.usage()).toEqual({ inputTokens: 100, outputTokens: 25, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, estimated: false })
   })
 
