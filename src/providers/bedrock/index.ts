@@ -25,7 +25,7 @@ function buildRequest(input: AttemptInput): UpstreamRequest {
   if (input.operation !== 'chat') {
     throw new GatewayError({ status: 400, code: 'invalid_request', message: `Bedrock providers do not serve ${input.operation}` })
   }
-  const body = chatToBedrock(input.body as ChatRequest, input.upstreamModel)
+  const body = chatToBedrock(input.body as ChatRequest, input.upstreamModel, input.maxOutputTokens)
   const path = `/model/${encodeURIComponent(input.upstreamModel)}/${input.stream ? 'converse-stream' : 'converse'}`
   const headers: Record<string, string> = { ...input.provider.headers, 'content-type': 'application/json' }
   if (input.stream) headers['accept'] = 'application/vnd.amazon.eventstream'

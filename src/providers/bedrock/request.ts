@@ -150,19 +150,16 @@ function forcesTool(toolConfig: JsonObject | undefined): boolean {
  * refuses it: with a forced tool, and in a tool loop whose last assistant turn does not start with
  * its signed reasoning (the client did not keep reasoning_details).
  */
-function claudeThinking(level: Effort, maxTokens: number | undefined, messages: Message[], toolConfig: JsonObject | undefined): JsonObject | undefined {
+function claudeThinking(level: Effort, messages: Message[], toolConfig: JsonObject | undefined): JsonObject | undefined {
   if (forcesTool(toolConfig)) return undefined
   if (lastToolTurnLacksThinking(messages, isReasoning, isToolUse)) return undefined
-  let budget = CLAUDE_THINKING_BUDGET[level]
-  // Anthropic requires budget_tokens < max_tokens.
-  if (maxTokens !== undefined && budget >= maxTokens) budget = Math.max(1024, maxTokens - 1)
-  return { thinking: { type: 'enabled', budget_tokens: budget } }
+  return { thinking: { type: 'enabled', budget_tokens: CLAUDE_THINKING_BUDGET[level] } }
 }
 
-function reasoningFields(req: ChatRequest, model: string, maxTokens: number | undefined, messages: Message[], toolConfig: JsonObject | undefined): JsonObject | undefined {
+function reasoningFields(req: ChatRequest, model: string, messages: Message[], toolConfig: JsonObject | undefined): JsonObject | undefined {
   const level = effortLevel(req.reasoning_effort)
   if (level === undefined) return undefined
-  if (isClaude(model)) return claudeThinking(level, maxTokens, messages, toolConfig)
+  if (isClaude(model)) return claudeThinking(level, messages, toolConfig)
   if (/amazon\.nova/i.test(model)) {
     // Nova's levels are low, medium and high.
     return { reasoningConfig: { type: 'enabled', maxReasoningEffort: level === 'minimal' ? 'low' : level } }
@@ -170,7 +167,12 @@ function reasoningFields(req: ChatRequest, model: string, maxTokens: number | un
   return undefined
 }
 
-export function chatToBedrock(req: ChatRequest, model: string): JsonObject {
+/**
+ * `defaultMaxTokens` (the model's default_max_output_tokens, else routing's) is sent only where
+ * thinking needs room: Claude requires budget_tokens < maxTokens, and a Converse call without
+ * maxTokens gets the model's own default, which may be below the budget.
+ */
+export function chatToBedrock(req: ChatRequest, model: string, defaultMaxTokens = 4096): JsonObject {
   if (typeof req.n === 'number' && req.n > 1) throw invalidRequest('Bedrock Converse returns one choice; n > 1 is not supported', 'n')
   const messages = messagesToBedrock(req.messages)
   const body: JsonObject = { messages: messages as unknown as Json }
@@ -181,12 +183,16 @@ export function chatToBedrock(req: ChatRequest, model: string): JsonObject {
     .map((text) => ({ text }))
   if (system.length > 0) body['system'] = system
   const clientMax = req.max_completion_tokens ?? req.max_tokens
-  const maxTokens = typeof clientMax === 'number' ? clientMax : undefined
+  let maxTokens = typeof clientMax === 'number' ? clientMax : undefined
   const toolConfig = toolConfigOf(req, messages)
-  const extra = reasoningFields(req, model, maxTokens, messages, toolConfig)
+  const extra = reasoningFields(req, model, messages, toolConfig)
   // Claude's thinking rejects any temperature but 1 and a top_p below 0.95 (Anthropic's
   // extended-thinking docs), so the sampling knobs go only without it, as the Anthropic adapter does.
-  const thinking = extra?.['thinking'] !== undefined
+  const thinking = isObject(extra?.['thinking']) ? extra['thinking'] : undefined
+  const budget = thinking?.['budget_tokens']
+  // Room for the answer beyond the budget, as the Anthropic adapter does: the client's limit (or
+  // the default) is kept for the answer. Shrinking the budget instead fails below Anthropic's 1024 minimum.
+  if (typeof budget === 'number' && (maxTokens === undefined || maxTokens <= budget)) maxTokens = budget + (maxTokens ?? defaultMaxTokens)
   const inference: JsonObject = {}
   if (maxTokens !== undefined) inference['maxTokens'] = maxTokens
   if (!thinking && typeof req.temperature === 'number') inference['temperature'] = req.temperature

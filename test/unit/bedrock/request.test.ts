@@ -103,10 +103,17 @@ describe('chatToBedrock', () => {
   })
 
   it('asks Claude to think, and Nova to reason, for reasoning_effort', () => {
-    expect(chatToBedrock({ model: 'x', messages: [], reasoning_effort: 'medium' }, MODEL)['additionalModelRequestFields'])
-      .toEqual({ thinking: { type: 'enabled', budget_tokens: 8192 } })
-    expect(chatToBedrock({ model: 'x', messages: [], reasoning_effort: 'high', max_tokens: 4000 }, 'us.anthropic.claude-sonnet-4-20250514-v1:0')['additionalModelRequestFields'])
-      .toEqual({ thinking: { type: 'enabled', budget_tokens: 3999 } })
+    const medium = chatToBedrock({ model: 'x', messages: [], reasoning_effort: 'medium' }, MODEL)
+    expect(medium['additionalModelRequestFields']).toEqual({ thinking: { type: 'enabled', budget_tokens: 8192 } })
+    // Without a client limit, room for the answer beyond the budget (the model's default output cap).
+    expect(medium['inferenceConfig']).toEqual({ maxTokens: 8192 + 4096 })
+    // A client limit at or below the budget is kept for the answer, as on the Anthropic adapter;
+    // shrinking the budget instead failed below Anthropic's 1024 minimum (max_tokens 1000 gave budget 1024).
+    for (const [max, expected] of [[4000, 16384 + 4000], [1000, 16384 + 1000], [20000, 20000]] as const) {
+      const body = chatToBedrock({ model: 'x', messages: [], reasoning_effort: 'high', max_tokens: max }, 'us.anthropic.claude-sonnet-4-20250514-v1:0', 4096)
+      expect(body['additionalModelRequestFields']).toEqual({ thinking: { type: 'enabled', budget_tokens: 16384 } })
+      expect(body['inferenceConfig']).toEqual({ maxTokens: expected })
+    }
     expect(chatToBedrock({ model: 'x', messages: [], reasoning_effort: 'minimal' }, 'amazon.nova-2-lite-v1:0')['additionalModelRequestFields'])
       .toEqual({ reasoningConfig: { type: 'enabled', maxReasoningEffort: 'low' } })
     expect(chatToBedrock({ model: 'x', messages: [], reasoning_effort: 'high' }, 'meta.llama3-70b-instruct-v1:0')['additionalModelRequestFields']).toBeUndefined()
