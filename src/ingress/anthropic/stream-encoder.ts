@@ -15,6 +15,7 @@ import { anthropicErrorBody } from '../../core/errors.ts'
 import type { GatewayError } from '../../core/errors.ts'
 import type { EncodeContext, StreamEncoder } from '../types.ts'
 import { anthropicUsage, stopReason } from './usage-and-stop.ts'
+import { geminiSignatureEnvelope } from './gemini-signatures.ts'
 
 type Delta = ChatCompletionChunk['choices'][number]['delta']
 
@@ -125,6 +126,9 @@ export function createAnthropicStreamEncoder(ctx: EncodeContext): StreamEncoder 
         out += closeBlock()
       }
     }
+    // Gemini thought signatures sign the open thinking block (Gemini's thought text), else an empty one.
+    const carried = geminiSignatureEnvelope(delta.reasoning_details ?? [])
+    if (carried !== undefined) out += signature(carried)
     return out
   }
 

@@ -1,0 +1,102 @@
+/**
+ * The official @anthropic-ai/sdk (what Claude Code is built on) through the real gateway, against
+ * stand-in vendors that replay real recordings (/work/shared/vendor-recordings):
+ * - Gemini 3 tool calls: the thought signatures survive the round trip through the client, so the
+ *   next turn's functionCall carries its signature (Gemini 3 answers 400 without it), and the same
+ *   history sent on to an Anthropic target reaches it without the gateway's carrier blocks.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import Anthropic from '@anthropic-ai/sdk'
+import { json, sse, startStandIn, type Handler, type StandIn } from '../helpers/stand-in.ts'
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+
+const recordings = new URL('../../../shared/vendor-recordings/', import.meta.url)
+const CLIENT_KEY = 'sk-sb-ingress-recordings-client-0001'
+const lines = (file: string): string[] => readFileSync(new URL(file, recordings), 'utf8').split('\n').filter((l) => l.trim() !== '')
+const recorded = (file: string): unknown => JSON.parse(readFileSync(new URL(file, recordings), 'utf8'))
+
+/** A Gemini stand-in replaying a recording: the stream as Google frames it (CRLF, no [DONE]), or the body. */
+const geminiReplay = (file: string): Handler => file.endsWith('.chunks.txt')
+  ? sse(lines(file), { done: false })
+  : json(200, recorded(file))
+
+const anthropicText: Handler = json(200, {
+  id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-up', content: [{ type: 'text', text: 'ok' }],
+  stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 5, output_tokens: 1 },
+})
+
+const weather: Anthropic.Tool = { name: 'weather', description: 'The weather in a city', input_schema: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } }
+
+let gemini: StandIn
+let anthropicVendor: StandIn
+let gw: TestGateway
+let client: Anthropic
+
+beforeAll(async () => {
+  gemini = await startStandIn(geminiReplay('google/google-text.json'))
+  anthropicVendor = await startStandIn(anthropicText)
+  gw = await startTestGateway(`
+logging: { level: silent }
+providers:
+  gemini: { type: gemini, base_url: "${gemini.url}", keys: ["gm-vendor-key-0001"] }
+  anthropic: { type: anthropic, base_url: "${anthropicVendor.url}", keys: ["sk-ant-vendor-0001"] }
+models:
+  m-gemini: { targets: [{ provider: gemini, model: gemini-3-pro-preview }] }
+  m-claude: { targets: [{ provider: anthropic, model: claude-up }] }
+routing: { retries: { max_attempts: 1 } }
+teams:
+  t: { keys: { k: { key: "${CLIENT_KEY}" } } }
+`)
+  client = new Anthropic({ baseURL: gw.url, apiKey: CLIENT_KEY, maxRetries: 0 })
+})
+afterAll(async () => {
+  await gw?.stop()
+  await gemini?.close()
+  await anthropicVendor?.close()
+})
+
+/** The recorded signature of the recording's functionCall part. */
+function recordedSignature(file: string): string {
+  const bodies = file.endsWith('.chunks.txt') ? lines(file).map((l) => JSON.parse(l) as unknown) : [recorded(file)]
+  const parts = bodies.flatMap((b) => (b as { candidates: Array<{ content: { parts: Array<{ functionCall?: unknown; thoughtSignature?: string }> } }> }).candidates[0]!.content.parts)
+  return parts.find((p) => p.functionCall && p.thoughtSignature)!.thoughtSignature!
+}
+
+describe.runIf(existsSync(recordings))('Claude Code on Gemini 3: thought signatures through the Anthropic SDK', () => {
+  for (const stream of [false, true]) {
+    const file = stream ? 'google/google-tool-call-gemini3.chunks.txt' : 'google/google-tool-call-gemini3.json'
+    it(`${stream ? 'streamed' : 'non-streamed'} (${file}): the next turn's functionCall carries the recorded signature`, async () => {
+      const question: Anthropic.MessageParam = { role: 'user', content: 'What is the weather in San Francisco?' }
+      gemini.queue.push(geminiReplay(file))
+      const params = { model: 'm-gemini', max_tokens: 1024, tools: [weather], messages: [question] }
+      const first = stream ? await client.messages.stream(params).finalMessage() : await client.messages.create(params)
+      expect(first.stop_reason).toBe('tool_use')
+      expect(first.content.map((b) => b.type)).toEqual(['thinking', 'tool_use'])
+      const call = first.content.find((b) => b.type === 'tool_use')!
+      expect(call).toMatchObject({ name: 'weather', input: { location: 'San Francisco' } })
+
+      // What Claude Code does next: the assistant content as it came, then the tool's result.
+      const history: Anthropic.MessageParam[] = [
+        question,
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: 'Sunny, 18°C' }] },
+      ]
+      gemini.queue.push(geminiReplay(stream ? 'google/google-text.chunks.txt' : 'google/google-text.json'))
+      const nextParams = { model: 'm-gemini', max_tokens: 1024, tools: [weather], messages: history }
+      const second = stream ? await client.messages.stream(nextParams).finalMessage() : await client.messages.create(nextParams)
+      expect(second.content.find((b) => b.type === 'text')).toMatchObject({ text: expect.stringContaining('strawberry') })
+      const contents = gemini.received.at(-1)!.json!.contents as Array<{ role: string; parts: Array<Record<string, unknown>> }>
+      expect(contents[1]).toEqual({
+        role: 'model',
+        parts: [{ functionCall: { name: 'weather', args: { location: 'San Francisco' } }, thoughtSignature: recordedSignature(file) }],
+      })
+
+      // The same conversation continued on a Claude model: Anthropic would refuse our signature.
+      await client.messages.create({ ...nextParams, model: 'm-claude' })
+      const sent = anthropicVendor.received.at(-1)!
+      expect(sent.body).not.toContain('sbg1.')
+      expect((sent.json!.messages as Anthropic.MessageParam[])[1]).toEqual({ role: 'assistant', content: [call] })
+    })
+  }
+})
