@@ -4,6 +4,7 @@
  * - Gemini 3 tool calls: the thought signatures survive the round trip through the client, so the
  *   next turn's functionCall carries its signature (Gemini 3 answers 400 without it), and the same
  *   history sent on to an Anthropic target reaches it without the gateway's carrier blocks.
+ *   A tool loop begun elsewhere gets Google's dummy signature on its unsigned call.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -99,4 +100,18 @@ describe.runIf(existsSync(recordings))('Claude Code on Gemini 3: thought signatu
       expect((sent.json!.messages as Anthropic.MessageParam[])[1]).toEqual({ role: 'assistant', content: [call] })
     })
   }
+
+  it("a tool loop begun on another model continues on Gemini with Google's dummy signature on the unsigned call", async () => {
+    const messages: Anthropic.MessageParam[] = [
+      { role: 'user', content: 'What is the weather in Paris?' },
+      { role: 'assistant', content: [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', id: 'toolu_01', name: 'weather', input: { location: 'Paris' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01', content: 'Rain' }] },
+    ]
+    await client.messages.create({ model: 'm-gemini', max_tokens: 256, tools: [weather], messages })
+    const contents = gemini.received.at(-1)!.json!.contents as Array<{ role: string; parts: unknown[] }>
+    expect(contents[1]).toEqual({
+      role: 'model',
+      parts: [{ text: 'Checking.' }, { functionCall: { name: 'weather', args: { location: 'Paris' } }, thoughtSignature: 'skip_thought_signature_validator' }],
+    })
+  })
 })
