@@ -5,12 +5,15 @@
  *   next turn's functionCall carries its signature (Gemini 3 answers 400 without it), and the same
  *   history sent on to an Anthropic target reaches it without the gateway's carrier blocks.
  *   A tool loop begun elsewhere gets Google's dummy signature on its unsigned call.
+ * - Bedrock Claude's streamed thinking: the client gets the text once, then the signature, and the
+ *   next turn hands Bedrock that exact text with its signature.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import Anthropic from '@anthropic-ai/sdk'
 import { json, sse, startStandIn, type Handler, type StandIn } from '../helpers/stand-in.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { awsEventStreamCodec } from '../../src/upstream/aws-eventstream.ts'
 
 const recordings = new URL('../../../shared/vendor-recordings/', import.meta.url)
 const CLIENT_KEY = 'sk-sb-ingress-recordings-client-0001'
@@ -27,24 +30,42 @@ const anthropicText: Handler = json(200, {
   stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 5, output_tokens: 1 },
 })
 
+const str = (value: string) => ({ type: 'string' as const, value })
+/** A Bedrock stand-in replaying a recording: each line is one event-stream message, `{"<event type>": payload}`. */
+const bedrockReplay = (file: string): Handler => (_req, res) => {
+  res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream' })
+  for (const line of lines(file)) {
+    const [type, payload] = Object.entries(JSON.parse(line) as Record<string, unknown>)[0]!
+    res.write(awsEventStreamCodec.encode({
+      headers: { ':message-type': str('event'), ':event-type': str(type), ':content-type': str('application/json') },
+      body: Buffer.from(JSON.stringify(payload)),
+    }))
+  }
+  res.end()
+}
+
 const weather: Anthropic.Tool = { name: 'weather', description: 'The weather in a city', input_schema: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } }
 
 let gemini: StandIn
 let anthropicVendor: StandIn
+let bedrock: StandIn
 let gw: TestGateway
 let client: Anthropic
 
 beforeAll(async () => {
   gemini = await startStandIn(geminiReplay('google/google-text.json'))
   anthropicVendor = await startStandIn(anthropicText)
+  bedrock = await startStandIn(bedrockReplay('amazon-bedrock/amazon-bedrock-reasoning.chunks.txt'))
   gw = await startTestGateway(`
 logging: { level: silent }
 providers:
   gemini: { type: gemini, base_url: "${gemini.url}", keys: ["gm-vendor-key-0001"] }
   anthropic: { type: anthropic, base_url: "${anthropicVendor.url}", keys: ["sk-ant-vendor-0001"] }
+  bedrock: { type: bedrock, base_url: "${bedrock.url}", region: us-east-1, access_key_id: AKIDINGRESSEXAMPLE01, secret_access_key: ingresssecretexample0001 }
 models:
   m-gemini: { targets: [{ provider: gemini, model: gemini-3-pro-preview }] }
   m-claude: { targets: [{ provider: anthropic, model: claude-up }] }
+  m-bedrock: { targets: [{ provider: bedrock, model: "us.anthropic.claude-sonnet-4-20250514-v1:0" }] }
 routing: { retries: { max_attempts: 1 } }
 teams:
   t: { keys: { k: { key: "${CLIENT_KEY}" } } }
@@ -55,6 +76,7 @@ afterAll(async () => {
   await gw?.stop()
   await gemini?.close()
   await anthropicVendor?.close()
+  await bedrock?.close()
 })
 
 /** The recorded signature of the recording's functionCall part. */
@@ -113,5 +135,26 @@ describe.runIf(existsSync(recordings))('Claude Code on Gemini 3: thought signatu
       role: 'model',
       parts: [{ text: 'Checking.' }, { functionCall: { name: 'weather', args: { location: 'Paris' } }, thoughtSignature: 'skip_thought_signature_validator' }],
     })
+  })
+})
+
+describe.runIf(existsSync(recordings))('Claude Code on Bedrock Claude: streamed thinking (amazon-bedrock-reasoning.chunks.txt)', () => {
+  it('arrives once with its signature, and goes back to Bedrock as it was signed', async () => {
+    let text = ''
+    let signature = ''
+    for (const line of lines('amazon-bedrock/amazon-bedrock-reasoning.chunks.txt')) {
+      const rc = (JSON.parse(line) as { contentBlockDelta?: { delta: { reasoningContent?: { text?: string; signature?: string } } } }).contentBlockDelta?.delta.reasoningContent
+      text += rc?.text ?? ''
+      signature = rc?.signature ?? signature
+    }
+    const question: Anthropic.MessageParam = { role: 'user', content: 'How many r are in strawberry?' }
+    const params = { model: 'm-bedrock', max_tokens: 4096, thinking: { type: 'enabled' as const, budget_tokens: 2048 }, messages: [question] }
+    const first = await client.messages.stream(params).finalMessage()
+    expect(first.content.map((b) => b.type)).toEqual(['thinking', 'text'])
+    expect(first.content[0]).toEqual({ type: 'thinking', thinking: text, signature })
+
+    await client.messages.stream({ ...params, messages: [question, { role: 'assistant', content: first.content }, { role: 'user', content: 'Sure?' }] }).finalMessage()
+    const messages = bedrock.received.at(-1)!.json!.messages as Array<{ role: string; content: Array<Record<string, unknown>> }>
+    expect(messages[1]!.content[0]).toEqual({ reasoningContent: { reasoningText: { text, signature } } })
   })
 })
