@@ -7,10 +7,13 @@
  *   A tool loop begun elsewhere gets Google's dummy signature on its unsigned call.
  * - Bedrock Claude's streamed thinking: the client gets the text once, then the signature, and the
  *   next turn hands Bedrock that exact text with its signature.
+ * - OpenAI-compatible dialects (Mistral's content parts, Groq's `reasoning`): the answer and its
+ *   reasoning reach Anthropic clients and, through the openai SDK, Responses clients.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import Anthropic from '@anthropic-ai/sdk'
+import OpenAI from 'openai'
 import { json, sse, startStandIn, type Handler, type StandIn } from '../helpers/stand-in.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { awsEventStreamCodec } from '../../src/upstream/aws-eventstream.ts'
@@ -44,11 +47,17 @@ const bedrockReplay = (file: string): Handler => (_req, res) => {
   res.end()
 }
 
+/** An OpenAI-compatible stand-in replaying a recording: chunks as SSE (with [DONE]) when asked to stream, else the body. */
+const compatReplay = (file: string): Handler => (req, res) => (req.json?.stream
+  ? sse(lines(`${file}.chunks.txt`))(req, res)
+  : json(200, recorded(`${file}.json`))(req, res))
+
 const weather: Anthropic.Tool = { name: 'weather', description: 'The weather in a city', input_schema: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } }
 
 let gemini: StandIn
 let anthropicVendor: StandIn
 let bedrock: StandIn
+let compat: StandIn
 let gw: TestGateway
 let client: Anthropic
 
@@ -56,15 +65,18 @@ beforeAll(async () => {
   gemini = await startStandIn(geminiReplay('google/google-text.json'))
   anthropicVendor = await startStandIn(anthropicText)
   bedrock = await startStandIn(bedrockReplay('amazon-bedrock/amazon-bedrock-reasoning.chunks.txt'))
+  compat = await startStandIn(compatReplay('mistral/mistral-reasoning'))
   gw = await startTestGateway(`
 logging: { level: silent }
 providers:
   gemini: { type: gemini, base_url: "${gemini.url}", keys: ["gm-vendor-key-0001"] }
   anthropic: { type: anthropic, base_url: "${anthropicVendor.url}", keys: ["sk-ant-vendor-0001"] }
+  compat: { type: openai-compatible, base_url: "${compat.url}/v1", responses: translate }
   bedrock: { type: bedrock, base_url: "${bedrock.url}", region: us-east-1, access_key_id: AKIDINGRESSEXAMPLE01, secret_access_key: ingresssecretexample0001 }
 models:
   m-gemini: { targets: [{ provider: gemini, model: gemini-3-pro-preview }] }
   m-claude: { targets: [{ provider: anthropic, model: claude-up }] }
+  m-compat: { targets: [{ provider: compat, model: magistral-medium-2507 }] }
   m-bedrock: { targets: [{ provider: bedrock, model: "us.anthropic.claude-sonnet-4-20250514-v1:0" }] }
 routing: { retries: { max_attempts: 1 } }
 teams:
@@ -77,6 +89,7 @@ afterAll(async () => {
   await gemini?.close()
   await anthropicVendor?.close()
   await bedrock?.close()
+  await compat?.close()
 })
 
 /** The recorded signature of the recording's functionCall part. */
@@ -156,5 +169,35 @@ describe.runIf(existsSync(recordings))('Claude Code on Bedrock Claude: streamed 
     await client.messages.stream({ ...params, messages: [question, { role: 'assistant', content: first.content }, { role: 'user', content: 'Sure?' }] }).finalMessage()
     const messages = bedrock.received.at(-1)!.json!.messages as Array<{ role: string; content: Array<Record<string, unknown>> }>
     expect(messages[1]!.content[0]).toEqual({ reasoningContent: { reasoningText: { text, signature } } })
+  })
+})
+
+describe.runIf(existsSync(recordings))('OpenAI-compatible dialects reach translated clients', () => {
+  const mistralThinking = 'The user is asking for 2+2. This is basic arithmetic. 2+2=4.'
+
+  it('Mistral (content as parts), streamed and not, to the Anthropic SDK: thinking, then the answer', async () => {
+    const params = { model: 'm-compat', max_tokens: 1024, messages: [{ role: 'user' as const, content: 'What is 2+2?' }] }
+    for (const message of [await client.messages.stream(params).finalMessage(), await client.messages.create(params)]) {
+      expect(message.content).toEqual([
+        { type: 'thinking', thinking: mistralThinking, signature: '' },
+        { type: 'text', text: '2 + 2 = 4' },
+      ])
+      expect(message.stop_reason).toBe('end_turn')
+    }
+  })
+
+  it('Mistral streamed to the openai SDK on /v1/responses: a reasoning summary, then the answer', async () => {
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: CLIENT_KEY, maxRetries: 0 })
+    const final = await openai.responses.stream({ model: 'm-compat', input: 'What is 2+2?', store: false }).finalResponse()
+    expect(final.output_text).toBe('2 + 2 = 4')
+    expect(final.output[0]).toMatchObject({ type: 'reasoning', summary: [{ type: 'summary_text', text: mistralThinking }] })
+  })
+
+  it("Groq's `reasoning` deltas become the thinking block", async () => {
+    compat.queue.push(compatReplay('groq/groq-reasoning'))
+    const message = await client.messages.stream({ model: 'm-compat', max_tokens: 1024, messages: [{ role: 'user', content: 'How many r in strawberry?' }] }).finalMessage()
+    const reasoning = lines('groq/groq-reasoning.chunks.txt').map((l) => (JSON.parse(l) as { choices: Array<{ delta: { reasoning?: string } }> }).choices[0]?.delta.reasoning ?? '').join('')
+    expect(message.content.map((b) => b.type)).toEqual(['thinking', 'text'])
+    expect(message.content[0]).toMatchObject({ thinking: reasoning })
   })
 })
