@@ -12,6 +12,7 @@ import type { Usage } from '../core/usage.ts'
 import type { JsonObject } from '../core/json.ts'
 import type { ChatCompletion, ChatCompletionChunk } from '../core/openai-chat.ts'
 import type { AttemptInput, Operation, ParsedResponse, StreamFrame } from '../providers/types.ts'
+import { canonicalChunk, canonicalCompletion } from '../providers/openai/chat-dialects.ts'
 import type { Step, AttemptFailure } from '../routing/plan.ts'
 import { createSseParser, SSE_DONE } from '../upstream/sse.ts'
 import { classifyTransportError } from '../upstream/http-transport.ts'
@@ -192,9 +193,10 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
       deps.log.warn({ err, provider: provider.name, requestId: call.requestId }, 'could not parse the vendor response')
       return fail({ kind: 'provider', error: { status: 502, code: 'upstream_error', kind: 'server', message: 'The vendor sent a response the gateway could not read.' } }, upstream.status)
     }
-    // OpenAI-type vendors hand back raw bytes even for a translated call: a chat.completion to encode.
+    // OpenAI-type vendors hand back raw bytes even for a translated call: a chat.completion to encode,
+    // in whatever dialect the server speaks (chat-dialects.ts).
     const translated = how.codec
-      ? how.codec.fromChat((parsed.kind === 'object' ? parsed.body : JSON.parse((parsed as { bytes: Buffer }).bytes.toString('utf8'))) as ChatCompletion, { requestedModel: call.publicModel, clientWantsUsage: true, request: call.body })
+      ? how.codec.fromChat(parsed.kind === 'object' ? parsed.body as ChatCompletion : canonicalCompletion(JSON.parse((parsed as { bytes: Buffer }).bytes.toString('utf8')) as ChatCompletion), { requestedModel: call.publicModel, clientWantsUsage: true, request: call.body })
       : undefined
     const raw = parsed.kind === 'raw' && !translated
     const out = translated ? Buffer.from(JSON.stringify(translated)) : parsed.kind === 'raw' ? parsed.bytes : Buffer.from(JSON.stringify(parsed.body))
@@ -382,12 +384,15 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
   }
 }
 
-/** The OpenAI chunk in one raw SSE event (`data:` lines), or undefined when it holds none. */
+/**
+ * The OpenAI chunk in one raw SSE event (`data:` lines), or undefined when it holds none. In the
+ * canonical shape: an OpenAI-compatible server may speak a dialect the encoders would not read.
+ */
 function chunkOfRawEvent(raw: Buffer): ChatCompletionChunk | undefined {
   const data = raw.toString('utf8').split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n')
   if (!data || data === '[DONE]') return undefined
   try {
-    return JSON.parse(data) as ChatCompletionChunk
+    return canonicalChunk(JSON.parse(data) as ChatCompletionChunk)
   } catch {
     return undefined
   }

@@ -2,11 +2,13 @@
  * Anthropic assistant turns -> one OpenAI assistant message. Thinking blocks travel as
  * `reasoning_details` (opaque state a foreign adapter ignores and an Anthropic adapter restores
  * byte for byte) and their text as `reasoning_content` (what DeepSeek-style vendors read back).
+ * A thinking block signed with our `sbg1.` envelope carries Gemini thought signatures instead.
  */
 import type { ChatMessage, ReasoningDetail, ToolCall } from '../../core/openai-chat.ts'
 import type { Json } from '../../core/json.ts'
 import { isObject } from '../../core/json.ts'
 import { fail, optionalString, requireArray, requireBlock, requireString } from './fields.ts'
+import { geminiSignaturesOf, isGeminiSignatureEnvelope } from './gemini-signatures.ts'
 
 /**
  * Blocks produced by Anthropic-hosted tools (web search, code execution, MCP connector, tool search).
@@ -48,7 +50,9 @@ export function assistantTurnToChat(content: Json | undefined, path: string): Ch
       case 'thinking': {
         const thinking = requireString(block.thinking, `${blockPath}.thinking`)
         const signature = optionalString(block.signature, `${blockPath}.signature`)
-        details.push(signature === undefined ? { type: 'thinking', thinking } : { type: 'thinking', thinking, signature })
+        // Our envelope of Gemini thought signatures: they go back on the parts they came from.
+        if (signature !== undefined && isGeminiSignatureEnvelope(signature)) details.push(...geminiSignaturesOf(signature))
+        else details.push(signature === undefined ? { type: 'thinking', thinking } : { type: 'thinking', thinking, signature })
         if (thinking !== '') reasoning.push(thinking)
         return
       }

@@ -8,6 +8,7 @@ import { isObject } from '../../core/json.ts'
 import { usageFromOpenAI } from '../../core/usage.ts'
 import type { EncodeContext } from '../types.ts'
 import { anthropicUsage, stopReason } from './usage-and-stop.ts'
+import { geminiSignatureEnvelope } from './gemini-signatures.ts'
 
 export function chatToMessages(completion: ChatCompletion, ctx: EncodeContext): JsonObject {
   const choice = completion.choices[0]
@@ -28,7 +29,12 @@ export function chatToMessages(completion: ChatCompletion, ctx: EncodeContext): 
 }
 
 function thinkingBlocks(message: ChatMessage): JsonObject[] {
-  const blocks = (message.reasoning_details ?? []).flatMap(detailToBlock)
+  const details = message.reasoning_details ?? []
+  const blocks = details.flatMap(detailToBlock)
+  // Gemini's thought signatures, all in one block; Gemini's thought text (below) joins it, as it
+  // does in a stream where the signature arrives while that text's block is open.
+  const carried = geminiSignatureEnvelope(details)
+  if (carried !== undefined) blocks.push({ type: 'thinking', thinking: '', signature: carried })
   const reasoning = message.reasoning_content
   if (typeof reasoning !== 'string' || reasoning === '') return blocks
   if (blocks.some((b) => b.type === 'thinking' && b.thinking !== '')) return blocks
@@ -42,6 +48,7 @@ function detailToBlock(d: ReasoningDetail): JsonObject[] {
   // The SDK types a thinking block's signature as a string; '' marks "none from this vendor".
   if (d.type === 'thinking') return [{ type: 'thinking', thinking: d.thinking, signature: d.signature ?? '' }]
   if (d.type === 'redacted_thinking') return [{ type: 'redacted_thinking', data: d.data }]
+  // thought_signature: carried by thinkingBlocks in one envelope for the whole message.
   return []
 }
 

@@ -15,12 +15,14 @@ import { anthropicErrorBody } from '../../core/errors.ts'
 import type { GatewayError } from '../../core/errors.ts'
 import type { EncodeContext, StreamEncoder } from '../types.ts'
 import { anthropicUsage, stopReason } from './usage-and-stop.ts'
+import { geminiSignatureEnvelope } from './gemini-signatures.ts'
 
 type Delta = ChatCompletionChunk['choices'][number]['delta']
 
 type OpenBlock =
   | { kind: 'text'; index: number }
-  | { kind: 'thinking'; index: number; signed: boolean }
+  /** `text`: the thinking text sent in this block so far. */
+  | { kind: 'thinking'; index: number; signed: boolean; text: string }
   | { kind: 'tool'; index: number }
 
 function sse(type: string, data: JsonObject): string {
@@ -85,7 +87,7 @@ export function createAnthropicStreamEncoder(ctx: EncodeContext): StreamEncoder 
   function openBlock(kind: OpenBlock['kind'], contentBlock: JsonObject, signed = false): { out: string; index: number } {
     const closed = closeBlock()
     const index = nextIndex++
-    open = kind === 'thinking' ? { kind, index, signed } : { kind, index }
+    open = kind === 'thinking' ? { kind, index, signed, text: '' } : { kind, index }
     return { out: closed + sse('content_block_start', { type: 'content_block_start', index, content_block: contentBlock }), index }
   }
 
@@ -102,7 +104,26 @@ export function createAnthropicStreamEncoder(ctx: EncodeContext): StreamEncoder 
   function thinkingText(text: string): string {
     if (text === '') return ''
     const { out, index } = thinkingBlock()
+    if (open?.kind === 'thinking') open.text += text
     return out + blockDelta(index, { type: 'thinking_delta', thinking: text })
+  }
+
+  /**
+   * A thinking detail is a whole block: its text and its signature. Bedrock streams the text as
+   * reasoning deltas and then sends it whole again with the signature, so when the open block's
+   * text begins it, only the rest is new; sent twice, the client would show the thinking twice and
+   * return the doubled text with a signature made for the single one. A detail without text (the
+   * Anthropic translator's) only signs the open block.
+   */
+  function thinkingDetail(d: { thinking: string; signature?: string }): string {
+    let out = ''
+    let rest = d.thinking
+    if (rest !== '' && open?.kind === 'thinking' && !open.signed && open.text !== '') {
+      if (rest.startsWith(open.text)) rest = rest.slice(open.text.length)
+      else out += closeBlock()
+    }
+    out += thinkingText(rest)
+    return d.signature ? out + signature(d.signature) : out
   }
 
   function signature(sig: string): string {
@@ -118,13 +139,16 @@ export function createAnthropicStreamEncoder(ctx: EncodeContext): StreamEncoder 
     let out = hasText ? thinkingText(delta.reasoning_content ?? '') : ''
     for (const d of delta.reasoning_details ?? []) {
       if (d.type === 'thinking') {
-        if (!hasText) out += thinkingText(d.thinking)
-        if (d.signature) out += signature(d.signature)
+        if (!hasText) out += thinkingDetail(d)
+        else if (d.signature) out += signature(d.signature)
       } else if (d.type === 'redacted_thinking') {
         out += openBlock('thinking', { type: 'redacted_thinking', data: d.data }, true).out
         out += closeBlock()
       }
     }
+    // Gemini thought signatures sign the open thinking block (Gemini's thought text), else an empty one.
+    const carried = geminiSignatureEnvelope(delta.reasoning_details ?? [])
+    if (carried !== undefined) out += signature(carried)
     return out
   }
 

@@ -1,8 +1,9 @@
 /**
  * The HTTP request for one attempt. Native operations (/v1/messages, /v1/messages/count_tokens)
  * keep the client's body, anthropic-version, anthropic-beta and query string (Claude Code sends
- * `?beta=true` and a body that depends on its betas); only the model and the key change. Chat is
- * translated from OpenAI.
+ * `?beta=true` and a body that depends on its betas); only the model and the key change (and
+ * thinking blocks the gateway itself signed are removed: strip-envelopes.ts). Chat is translated
+ * from OpenAI.
  */
 import { invalidRequest } from '../../core/errors.ts'
 import type { ChatRequest } from '../../core/openai-chat.ts'
@@ -10,6 +11,7 @@ import type { UpstreamRequest } from '../../upstream/types.ts'
 import { withModel } from '../../core/json-splice.ts'
 import type { AttemptInput } from '../types.ts'
 import { chatToAnthropic } from './chat-to-anthropic.ts'
+import { withoutGatewayThinking } from './strip-envelopes.ts'
 
 export const DEFAULT_BASE_URL = 'https://api.anthropic.com'
 export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01'
@@ -31,6 +33,9 @@ export function buildRequest(input: AttemptInput): UpstreamRequest {
 
 function buildBody(input: AttemptInput, native: boolean): string | Buffer {
   if (!native) return JSON.stringify(chatToAnthropic(input.body as ChatRequest, input.upstreamModel, input.stream, input.maxOutputTokens))
+  // Thinking blocks carrying our envelope of Gemini signatures would be refused by Anthropic.
+  const stripped = withoutGatewayThinking(input.body)
+  if (stripped) return JSON.stringify({ ...stripped, model: input.upstreamModel })
   // The client's exact bytes, the model swapped in place when it differs; serialized (spreading
   // keeps the client's key order) only when the member cannot be located with certainty.
   return (input.rawBody && withModel(input.rawBody, input.body['model'], input.upstreamModel)) || JSON.stringify({ ...input.body, model: input.upstreamModel })

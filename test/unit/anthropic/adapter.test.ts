@@ -64,6 +64,44 @@ describe('buildRequest', () => {
     expect(req.body).toBe(raw)
   })
 
+  it('removes the thinking blocks carrying our sbg1 envelope (Gemini signatures) before a native request', () => {
+    const carrier = { type: 'thinking', thinking: 'Gemini thought.', signature: 'sbg1.W10' }
+    const claude = { type: 'thinking', thinking: 'Claude thought.', signature: 'EqQBCkgIARABGAIiQ' }
+    const call = { type: 'tool_use', id: 'toolu_1', name: 'Bash', input: { command: 'ls' } }
+    const body = {
+      model: 'claude-sonnet-4-5', max_tokens: 100,
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: [carrier, call] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'ok' }] },
+        { role: 'assistant', content: [carrier] },
+        { role: 'user', content: 'And now?' },
+        { role: 'assistant', content: [claude, { type: 'text', text: 'Done.' }] },
+      ],
+    }
+    for (const operation of ['messages', 'count_tokens'] as const) {
+      const req = adapter.buildRequest(attempt({ operation, body, rawBody: Buffer.from(JSON.stringify(body)) }))
+      expect(JSON.parse(req.body!.toString())).toEqual({
+        ...body,
+        messages: [
+          body.messages[0], { role: 'assistant', content: [call] }, body.messages[2],
+          // An assistant turn left empty goes: Anthropic combines the user turns around it.
+          body.messages[4], body.messages[5],
+        ],
+      })
+    }
+    expect(body.messages[1]!.content).toEqual([carrier, call])
+  })
+
+  it('keeps the bytes when only Anthropic signatures (or the text sbg1.) appear', () => {
+    const raw = Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [
+      { role: 'user', content: 'what is sbg1.?' },
+      { role: 'assistant', content: [{ type: 'thinking', thinking: 'x', signature: 'EqQBCkgIARABGAIiQ' }, { type: 'text', text: 'sbg1. is nothing' }] },
+    ] }))
+    const req = adapter.buildRequest(attempt({ operation: 'messages', body: JSON.parse(raw.toString()) as Record<string, never>, rawBody: raw }))
+    expect(req.body).toBe(raw)
+  })
+
   it('routes count_tokens to its path', () => {
     const req = adapter.buildRequest(attempt({ operation: 'count_tokens', body: { model: 'x', messages: [] }, query: 'beta=true' }))
     expect(req.path).toBe('/v1/messages/count_tokens?beta=true')

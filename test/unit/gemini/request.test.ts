@@ -176,6 +176,36 @@ describe('chatToGemini', () => {
     expect(contents[3]?.parts).toEqual([{ functionCall: { name: 'weather', args: { location: 'San Francisco' } }, thoughtSignature: sigCall }])
   })
 
+  it("gives the first functionCall of each step in the current turn Google's dummy signature when it has none", () => {
+    const call = (id: string, name: string) => ({ id, type: 'function' as const, function: { name, arguments: '{}' } })
+    const body = chatToGemini({
+      model: 'gemini-3-pro-preview',
+      messages: [
+        // An earlier turn: not validated by Gemini, left as it is.
+        { role: 'user', content: 'List files' },
+        { role: 'assistant', content: null, tool_calls: [call('c1', 'ls')] },
+        { role: 'tool', tool_call_id: 'c1', content: 'a.txt' },
+        { role: 'assistant', content: 'One file.' },
+        // The current turn starts at the last user message with text.
+        { role: 'user', content: 'Read it, then check the time' },
+        // Step 1: two parallel calls from another vendor, no signature at all.
+        { role: 'assistant', content: 'Reading.', tool_calls: [call('c2', 'read'), call('c3', 'stat')] },
+        { role: 'tool', tool_call_id: 'c2', content: 'hello' },
+        { role: 'tool', tool_call_id: 'c3', content: '5 bytes' },
+        // Step 2: Gemini's own call, with its signature.
+        { role: 'assistant', content: null, tool_calls: [call('c4', 'time')], reasoning_details: [{ type: 'thought_signature', signature: 'REAL==', tool_call_id: 'c4' }] },
+        { role: 'tool', tool_call_id: 'c4', content: 'noon' },
+      ],
+    })
+    const model = (body['contents'] as Array<{ role: string; parts: unknown[] }>).filter((c) => c.role === 'model')
+    expect(model.map((c) => c.parts)).toEqual([
+      [{ functionCall: { name: 'ls', args: {} } }],
+      [{ text: 'One file.' }],
+      [{ text: 'Reading.' }, { functionCall: { name: 'read', args: {} }, thoughtSignature: 'skip_thought_signature_validator' }, { functionCall: { name: 'stat', args: {} } }],
+      [{ functionCall: { name: 'time', args: {} }, thoughtSignature: 'REAL==' }],
+    ])
+  })
+
   it('maps response_format and reasoning_effort', () => {
     const body = chatToGemini({
       model: 'g', messages: [], reasoning_effort: 'low',

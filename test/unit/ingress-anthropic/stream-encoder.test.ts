@@ -170,6 +170,33 @@ describe('OpenAI chunks -> Anthropic SSE', () => {
     ])
   })
 
+  it('a signed detail repeating the streamed text sends only the rest; one with other text is a block of its own', () => {
+    const encoder = anthropicIngress.streamEncoder(ctx)
+    const text = [
+      chunk({ role: 'assistant', reasoning_content: 'Let me ' }),
+      chunk({ reasoning_content: 'count.' }),
+      // Bedrock at the block's stop: the whole text again, now with its signature (and here one more word).
+      chunk({ reasoning_details: [{ type: 'thinking', thinking: 'Let me count. Done', signature: 'sig-A' }] }),
+      chunk({ reasoning_content: 'Other.' }),
+      chunk({ reasoning_details: [{ type: 'thinking', thinking: 'Unrelated.', signature: 'sig-B' }] }),
+    ].map((c) => encoder.push(c)).join('') + encoder.end(undefined)
+    expect(parseSse(text).slice(1, -2).map((e) => e.data)).toEqual([
+      { type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'Let me ' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'count.' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: ' Done' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'sig-A' } },
+      { type: 'content_block_stop', index: 0 },
+      { type: 'content_block_start', index: 1, content_block: { type: 'thinking', thinking: '', signature: '' } },
+      { type: 'content_block_delta', index: 1, delta: { type: 'thinking_delta', thinking: 'Other.' } },
+      { type: 'content_block_stop', index: 1 },
+      { type: 'content_block_start', index: 2, content_block: { type: 'thinking', thinking: '', signature: '' } },
+      { type: 'content_block_delta', index: 2, delta: { type: 'thinking_delta', thinking: 'Unrelated.' } },
+      { type: 'content_block_delta', index: 2, delta: { type: 'signature_delta', signature: 'sig-B' } },
+      { type: 'content_block_stop', index: 2 },
+    ])
+  })
+
   it('maps length to max_tokens and still opens a message for an empty stream', () => {
     const encoder = anthropicIngress.streamEncoder(ctx)
     const events = parseSse(encoder.push(chunk({}, 'length')) + encoder.end(undefined))
