@@ -31,6 +31,8 @@ export interface Route {
   path?: string
   query?: string
   method?: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH'
+  /** A forwarded path the gateway will not forward (server/routes.ts forwardRefusal), answered after authentication. */
+  refused?: GatewayError
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -78,6 +80,7 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     // Awaited only when a promise (a store lookup): each needless await is a microtask-queue trip.
     const authenticated = deps.auth.authenticate(req.headers, req.socket.remoteAddress)
     principal = authenticated instanceof Promise ? await authenticated : authenticated
+    if (route.refused) throw route.refused
     const raw = await readBody(req, deps.config.server.max_body_bytes)
     const forwarded = route.operation === 'passthrough' ? parsePassthroughBody(raw, req.headers['content-type']) : undefined
     const body = forwarded ? forwarded.body : parseJsonBody(raw)
