@@ -12,6 +12,7 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 
 const VKEY = 'vendor-secret-KEY-1234567890'
 const KEY = 'sk-sb-forwarding-security-key-000000001'
+const WHISPER_ONLY = 'sk-sb-forwarding-security-key-000000002'
 const ADMIN = 'adm-forwarding-security-0123456789'
 
 let vendor: StandIn
@@ -28,9 +29,12 @@ providers:
 models:
   m: { targets: [{ provider: local, model: up-m }] }
   a: { targets: [{ provider: az, model: dep1 }] }
+  whisper-1: { targets: [{ provider: local, model: whisper-1 }] }
+  gpt-4o-transcribe: { targets: [{ provider: local, model: gpt-4o-transcribe }] }
 routing: { retries: { max_attempts: 1 } }
 teams:
   t1: { keys: { k: { key: "${KEY}" } } }
+  t2: { models: [whisper-1], keys: { k: { key: "${WHISPER_ONLY}" } } }
 `)
 })
 afterAll(async () => {
@@ -99,5 +103,56 @@ describe('non-canonical forwarded paths', () => {
     const seen = vendor.received.at(-1)!
     expect(seen.path).toBe('/tenantA/v1/files/file-1.jsonl/content?x=1')
     expect(seen.headers.authorization).toBe(`Bearer ${VKEY}`)
+  })
+})
+
+describe('the model of a forwarded body', () => {
+  const B = 'XBOUNDARYX'
+  const part = (name: string, value: string) => `--${B}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`
+  const file = `--${B}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\nContent-Type: audio/wav\r\n\r\nRIFF....\r\n`
+  const transcribe = (body: string, headers: Record<string, string> = {}, type = `multipart/form-data; boundary=${B}`) =>
+    raw('/v1/audio/transcriptions', { method: 'POST', headers: { authorization: `Bearer ${WHISPER_ONLY}`, 'content-type': type, ...headers }, body })
+
+  it('is read from every part: a forbidden model after 64 others is refused, whatever the header says', async () => {
+    const before = vendor.received.length
+    let filler = ''
+    for (let i = 0; i < 64; i++) filler += part(`pad${i}`, 'x')
+    const r = await transcribe(filler + part('model', 'gpt-4o-transcribe') + file + `--${B}--\r\n`, { 'x-switchboard-model': 'whisper-1' })
+    expect(r.status).toBe(403)
+    expect(errorOf(r.body).code).toBe('model_not_allowed')
+    expect(errorOf(r.body).message).toContain("'gpt-4o-transcribe'")
+    expect(vendor.received.length).toBe(before)
+  })
+
+  it('two model fields are a 400 (vendors differ on which one counts)', async () => {
+    const before = vendor.received.length
+    const r = await transcribe(part('model', 'whisper-1') + part('model', 'gpt-4o-transcribe') + file + `--${B}--\r\n`)
+    expect(r.status).toBe(400)
+    expect(errorOf(r.body).message).toContain("one 'model' field")
+    expect(vendor.received.length).toBe(before)
+  })
+
+  it('a form or JSON body without a model is not routed by the header (the vendor would pick its own default model)', async () => {
+    const before = vendor.received.length
+    const form = await transcribe(file + `--${B}--\r\n`, { 'x-switchboard-model': 'whisper-1' })
+    expect(form.status).toBe(400)
+    expect(errorOf(form.body).message).toContain("put the model in the body's 'model' field")
+    const images = await raw('/v1/images/generations', { method: 'POST', headers: { authorization: `Bearer ${WHISPER_ONLY}`, 'content-type': 'application/json', 'x-switchboard-model': 'whisper-1' }, body: '{"prompt":"a cat"}' })
+    expect(images.status).toBe(400)
+    expect(vendor.received.length).toBe(before)
+  })
+
+  it('an urlencoded form is read too', async () => {
+    const r = await transcribe('model=gpt-4o-transcribe&language=en', { 'x-switchboard-model': 'whisper-1' }, 'application/x-www-form-urlencoded')
+    expect(r.status).toBe(403)
+  })
+
+  it('the allowed model in the body is forwarded byte for byte; a bodiless GET still uses the header', async () => {
+    const body = part('model', 'whisper-1') + file + `--${B}--\r\n`
+    const r = await transcribe(body)
+    expect(r.status).toBe(200)
+    expect(vendor.received.at(-1)!.body).toBe(body)
+    const get = await raw('/v1/files', { headers: { authorization: `Bearer ${WHISPER_ONLY}`, 'x-switchboard-model': 'whisper-1' } })
+    expect(get.status).toBe(200)
   })
 })
