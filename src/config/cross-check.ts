@@ -10,6 +10,7 @@ export function crossCheck(config: Config): string[] {
     if (p.type === 'azure' && !p.base_url) problems.push(`providers.${name}.base_url: required for type azure (e.g. https://<resource>.openai.azure.com)`)
     if (p.type === 'openai-compatible' && !p.base_url) problems.push(`providers.${name}.base_url: required for type openai-compatible (e.g. http://vllm:8000/v1)`)
     if (p.type === 'bedrock' && !p.region) problems.push(`providers.${name}.region: required for type bedrock (e.g. us-east-1)`)
+    if (p.passthrough && p.type !== 'openai' && p.type !== 'azure' && p.type !== 'openai-compatible') problems.push(`providers.${name}.passthrough: only OpenAI-type providers (openai, azure, openai-compatible) forward /v1/* paths; remove it from this ${p.type} provider`)
     if (p.base_url) {
       try {
         const u = new URL(p.base_url)

@@ -22,6 +22,7 @@ import type { Route } from './handle-call.ts'
 import { sendBody, streamErrorEvent } from './client-response.ts'
 import { scrubSecrets, vendorErrorToClient } from './upstream-error.ts'
 import { estimatePromptTokens } from './estimate.ts'
+import { forwardingRefusal } from './forwarding.ts'
 import { withStreamCost } from '../accounting/stream-cost.ts'
 
 export interface ResponseState {
@@ -70,6 +71,10 @@ function plan(deps: PipelineDeps, ctx: AttemptContext): { op: Operation; body: J
   const adapter = target.provider.kind.adapter
   const op = ctx.route.operation
   const translateResponses = op === 'responses' && deps.config.providers[target.provider.name]?.responses === 'translate'
+  if (op === 'passthrough') {
+    const refused = forwardingRefusal(target.provider.name, deps.config.providers[target.provider.name]?.passthrough, ctx.route.method ?? 'POST', `/v1${ctx.route.path ?? ''}`)
+    if (refused) return refused
+  }
   if (adapter.native.has(op) && !translateResponses) return { op, body: ctx.call.body }
   const codec = deps.codecs[op]
   if (codec && adapter.supports.has('chat')) {

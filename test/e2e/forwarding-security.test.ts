@@ -26,11 +26,19 @@ server: { admin_keys: ["${ADMIN}"] }
 providers:
   local: { type: openai-compatible, base_url: "${vendor.url}/tenantA/v1", keys: ["${VKEY}"] }
   az: { type: azure, base_url: "${vendor.url}/az", keys: ["${VKEY}"] }
+  shared:
+    type: openai-compatible
+    base_url: "${vendor.url}/shared/v1"
+    keys: ["${VKEY}"]
+    passthrough:
+      - { path: "/v1/audio/*", methods: [POST] }
+      - { path: "/v1/moderations", methods: [POST] }
 models:
   m: { targets: [{ provider: local, model: up-m }] }
   a: { targets: [{ provider: az, model: dep1 }] }
   whisper-1: { targets: [{ provider: local, model: whisper-1 }] }
   gpt-4o-transcribe: { targets: [{ provider: local, model: gpt-4o-transcribe }] }
+  s: { targets: [{ provider: shared, model: up-s }] }
 routing: { retries: { max_attempts: 1 } }
 teams:
   t1: { keys: { k: { key: "${KEY}" } } }
@@ -154,5 +162,29 @@ describe('the model of a forwarded body', () => {
     expect(vendor.received.at(-1)!.body).toBe(body)
     const get = await raw('/v1/files', { headers: { authorization: `Bearer ${WHISPER_ONLY}`, 'x-switchboard-model': 'whisper-1' } })
     expect(get.status).toBe(200)
+  })
+})
+
+describe('providers.<name>.passthrough', () => {
+  it('refuses, with a 403 naming the setting, forwarded requests its rules do not list: stored objects of every team sharing the key', async () => {
+    const before = vendor.received.length
+    for (const [method, path] of [['GET', '/v1/chat/completions'], ['GET', '/v1/files?limit=100'], ['GET', '/v1/files/file-1/content'], ['DELETE', '/v1/responses/resp_0123abcd'], ['POST', '/v1/batches'], ['GET', '/v1/audio/transcriptions']] as const) {
+      const r = await raw(path, { method, headers: method === 'POST' ? { 'content-type': 'application/json' } : { 'x-switchboard-model': 's' }, body: method === 'POST' ? '{"model":"s","input_file_id":"file-1"}' : undefined })
+      expect(r.status, `${method} ${path}`).toBe(403)
+      const e = errorOf(r.body)
+      expect(e.code).toBe('permission_denied')
+      expect(e.type).toBe('permission_error')
+      expect(e.message).toContain('providers.shared.passthrough')
+    }
+    expect(vendor.received.length).toBe(before)
+  })
+
+  it('forwards what they list, and a provider without rules forwards everything (the default)', async () => {
+    const r = await raw('/v1/moderations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"s","input":"hi"}' })
+    expect(r.status).toBe(200)
+    expect(vendor.received.at(-1)!.path).toBe('/shared/v1/moderations')
+    const form = `--B\r\nContent-Disposition: form-data; name="model"\r\n\r\ns\r\n--B--\r\n`
+    expect((await raw('/v1/audio/translations', { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=B' }, body: form })).status).toBe(200)
+    expect((await raw('/v1/files', { headers: { 'x-switchboard-model': 'm' } })).status).toBe(200)
   })
 })

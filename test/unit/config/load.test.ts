@@ -66,6 +66,21 @@ models: { gpt-4o: { targets: [{ provider: nope, model: x }] } }
     ])
   })
 
+  it('providers.<name>.passthrough: rules of a path glob under /v1/ and methods, validated by key path', () => {
+    const { config } = parseConfig(`
+providers:
+  up: { type: openai, keys: [k], passthrough: [{ path: "/v1/audio/*", methods: [post] }, { path: /v1/moderations, methods: [POST] }] }
+`, 'cfg.yaml', {})
+    expect(config.providers.up?.passthrough).toEqual([{ path: '/v1/audio/*', methods: ['POST'] }, { path: '/v1/moderations', methods: ['POST'] }])
+    expect(parseConfig('providers: { up: { type: openai, passthrough: [] } }', 'cfg.yaml', {}).config.providers.up?.passthrough).toEqual([])
+    expect(problems('providers: { up: { type: openai, passthrough: [{ path: "/v1/files", methods: [POST], method: GET }] } }')).toEqual(['providers.up.passthrough[0].method: unknown key (check the spelling; see docs/config.md)'])
+    expect(problems('providers: { up: { type: openai, passthrough: [{ path: "/v1/files", methods: [FETCH] }] } }')[0]).toMatch(/^providers\.up\.passthrough\[0\]\.methods\[0\]: /)
+    expect(problems('providers: { up: { type: openai, passthrough: [{ path: "/v1/files", methods: [] }] } }')[0]).toMatch(/^providers\.up\.passthrough\[0\]\.methods: /)
+    expect(problems('providers: { up: { type: openai, passthrough: [{ path: "/files", methods: [GET] }] } }')).toEqual(['providers.up.passthrough[0].path: a path glob starting with /v1/ (e.g. /v1/audio/*), without a query'])
+    expect(problems('providers: { up: { type: openai, passthrough: [{ methods: [GET] }] } }')[0]).toMatch(/^providers\.up\.passthrough\[0\]\.path: /)
+    expect(problems('providers: { a: { type: anthropic, keys: [k], passthrough: [] } }')).toEqual(['providers.a.passthrough: only OpenAI-type providers (openai, azure, openai-compatible) forward /v1/* paths; remove it from this anthropic provider'])
+  })
+
   it('reports YAML syntax errors', () => {
     expect(problems('models: [unclosed')[0]).toMatch(/^YAML syntax:/)
   })
