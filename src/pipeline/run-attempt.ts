@@ -20,7 +20,8 @@ import type { IngressCodec, StreamEncoder } from '../ingress/types.ts'
 import type { PipelineDeps } from './deps.ts'
 import type { Route } from './handle-call.ts'
 import { sendBody, streamErrorEvent } from './client-response.ts'
-import { scrubSecrets, vendorErrorToClient } from './upstream-error.ts'
+import { scrubSecrets, scrubVendorError, vendorErrorToClient } from './upstream-error.ts'
+import { vendorSecrets } from '../providers/secrets.ts'
 import { estimatePromptTokens } from './estimate.ts'
 import { forwardingRefusal } from './forwarding.ts'
 import { withStreamCost } from '../accounting/stream-cost.ts'
@@ -169,7 +170,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
       body = Buffer.alloc(0)
     }
     const error = adapter.parseError(upstream.status, upstream.headers, body)
-    error.message = scrubSecrets(error.message, [apiKey])
+    scrubVendorError(error, vendorSecrets(provider.config, apiKey))
     if (apiKey) provider.keys.report(apiKey, target.upstreamModel, upstream.status, error.retryAfterMs)
     return fail({ kind: 'provider', error }, upstream.status)
   }
@@ -349,6 +350,8 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
 
   const usage = translator.usage()
   const vendorError = translator.error()
+  // Anthropic, Gemini and Bedrock stream errors: retried, reported or rendered below, scrubbed first.
+  if (vendorError) scrubVendorError(vendorError, vendorSecrets(provider.config, apiKey))
   if (!outcome.ok || vendorError) {
     const failure: AttemptFailure = vendorError ? { kind: 'provider', error: vendorError } : { kind: 'transport', failure: classifyTransportError(outcome.ok ? undefined : outcome.error, ctx.signal).failure }
     if (!state.committed) return fail(failure, upstream.status)
