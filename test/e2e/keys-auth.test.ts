@@ -65,6 +65,30 @@ store: { url: "sqlite::memory:" }
   })
 })
 
+describe('every route that authenticates counts failures (GET /v1/models, /v1/responses/{id})', () => {
+  it('past 20 failures there, a wrong key anywhere answers 429; a good key still works', async () => {
+    for (const path of ['/v1/models', '/v1/models/gpt-a', '/v1/responses/resp_sb0123', '/v1/responses/resp_sb0123/input_items']) {
+      const gw = await startTestGateway(`
+store: { url: "sqlite::memory:" }
+providers: { m: { type: mock } }
+models: { gpt-a: { targets: [{ provider: m, model: mock-1 }] } }
+teams: { t: { keys: { good: { key: "${GOOD}" } } } }
+`)
+      try {
+        const get = (key: string) => fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${key}` } })
+        for (let i = 0; i < 20; i++) expect((await get(`guess-${i}`)).status, path).toBe(401)
+        const r = await get('guess-again')
+        expect(r.status, path).toBe(429)
+        expect(r.headers.get('retry-after')).toMatch(/^([1-9]|10)$/)
+        expect((await fetch(`${gw.url}/v1/models`, { headers: { authorization: 'Bearer guess-more' } })).status).toBe(429)
+        expect((await get(GOOD)).status, path).not.toBe(429)
+      } finally {
+        await gw.stop()
+      }
+    }
+  })
+})
+
 describe('auth modes', () => {
   it('server.auth: none admits calls without a key, as team default', async () => {
     const vendor = await startStandIn()
