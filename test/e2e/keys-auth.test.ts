@@ -89,6 +89,22 @@ teams: { t: { keys: { good: { key: "${GOOD}" } } } }
   })
 })
 
+describe('one secret under two teams', () => {
+  it('is a config error at start naming both key paths (it authenticated as the last team, silently)', async () => {
+    const yaml = `
+providers: { m: { type: mock } }
+models: { cheap: { targets: [{ provider: m, model: mock-1 }] }, pricey: { targets: [{ provider: m, model: mock-2 }] } }
+teams:
+  A: { models: [cheap], keys: { bot: { key: "\${A_KEY}" } } }
+  B: { models: [pricey], keys: { bot: { key: "\${B_KEY}" } } }
+`
+    await expect(startTestGateway(yaml, { A_KEY: 'shared-secret-value-123', B_KEY: 'shared-secret-value-123' })).rejects.toMatchObject({
+      name: 'ConfigError',
+      problems: [expect.stringMatching(/^teams\.B\.keys\.bot: the same secret as teams\.A\.keys\.bot;/)],
+    })
+  })
+})
+
 describe('auth modes', () => {
   it('server.auth: none admits calls without a key, as team default', async () => {
     const vendor = await startStandIn()
