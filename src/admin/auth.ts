@@ -6,21 +6,15 @@
  */
 import type { MiddlewareHandler } from 'hono'
 import { timingSafeEqual } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
 import { GatewayError } from '../core/errors.ts'
 import type { Authenticator } from '../core/ports.ts'
-import { presentedKey, sha256Hex } from '../auth/present-key.ts'
+import { presentedKey, remoteAddressOf, sha256Hex } from '../auth/present-key.ts'
 
 declare module 'hono' {
   interface ContextVariableMap {
     /** The acting admin's id (`admin:<first 12 hex of sha256>`). */
     adminId: string
   }
-}
-
-/** The client address under @hono/node-server (c.env.incoming is the Node request). */
-function remoteAddress(env: unknown): string | undefined {
-  return (env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket.remoteAddress
 }
 
 export function adminAuth(adminKeys: readonly string[], auth: Authenticator): MiddlewareHandler {
@@ -35,7 +29,7 @@ export function adminAuth(adminKeys: readonly string[], auth: Authenticator): Mi
       let isVirtual = false
       try {
         // With the client's address, so wrong admin keys count towards the failed-auth throttle.
-        await auth.authenticate(headers, remoteAddress(c.env))
+        await auth.authenticate(headers, remoteAddressOf(c.env))
         isVirtual = true
       } catch (err) {
         if (err instanceof GatewayError && err.status === 429) throw err

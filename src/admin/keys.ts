@@ -56,12 +56,18 @@ const patchSchema = z.strictObject({
   enabled: z.boolean().optional(),
 })
 
+/**
+ * Only something shaped like a key id is echoed: a runtime id (key_ and 12 base64url characters,
+ * keys/key-material.ts) or a config id (cfg:<team>/<name>). Anything else may be a key pasted where
+ * its id belongs, and config keys can be any string (not only sk-...).
+ */
+const ECHOABLE_ID = /^(?:key_[A-Za-z0-9_-]{12}|cfg:[^/\s]{1,128}\/[^\s]{1,128})$/
+
 const notFound = (id: string): GatewayError =>
   new GatewayError({
     status: 404,
     code: 'not_found',
-    // Never echo something that looks like a key (a key pasted where its id belongs).
-    message: id.startsWith('sk-') ? 'No virtual key has that id (that looks like a key, not a key id; ids look like key_... or cfg:<team>/<name>).' : `No virtual key has the id '${id}'.`,
+    message: ECHOABLE_ID.test(id) ? `No virtual key has the id '${id}'.` : 'No virtual key has that id (it is not shown: it is not shaped like a key id, and may be a key). Ids look like key_... or cfg:<team>/<name>.',
   })
 
 const readOnly = (r: KeyRecord): GatewayError =>

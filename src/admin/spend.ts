@@ -46,8 +46,14 @@ export function timeRange(q: (k: string) => string | undefined): { fromMs: numbe
   return { fromMs, toMs }
 }
 
+/**
+ * One CSV cell. A text cell that a spreadsheet would read as a formula (= + - @, or a leading tab
+ * or CR) gets a leading ' (OWASP's CSV injection advice): a model name is whatever a client sent,
+ * and `=HYPERLINK(...)` in the admin's export would run when opened. Numbers are left as numbers.
+ */
 const csvCell = (v: unknown): string => {
-  const s = v === null || v === undefined ? '' : String(v)
+  let s = v === null || v === undefined ? '' : String(v)
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
@@ -64,7 +70,8 @@ export function spendAdminRoutes(db: SqlDb): (app: Hono) => void {
       const raw = c.req.query('group_by') ?? ''
       const groupBy = raw.split(',').map((g) => g.trim()).filter(Boolean)
       for (const g of groupBy) {
-        if (!(g in GROUPS)) throw new GatewayError({ status: 400, code: 'invalid_request', param: 'group_by', message: `'group_by' takes a comma-separated list of ${Object.keys(GROUPS).join(', ')}; got '${g}'.` })
+        // Own keys only: `in` also finds constructor, toString... on the prototype (a 500 further on).
+        if (!Object.hasOwn(GROUPS, g)) throw new GatewayError({ status: 400, code: 'invalid_request', param: 'group_by', message: `'group_by' takes a comma-separated list of ${Object.keys(GROUPS).join(', ')}; got '${g}'.` })
       }
       const unique = [...new Set(groupBy)] as GroupBy[]
       const format = c.req.query('format') ?? 'json'

@@ -1,4 +1,5 @@
 /** Checks the references between sections that a schema alone cannot. */
+import { hash } from 'node:crypto'
 import type { Config } from './schema.ts'
 
 export function crossCheck(config: Config): string[] {
@@ -10,6 +11,7 @@ export function crossCheck(config: Config): string[] {
     if (p.type === 'azure' && !p.base_url) problems.push(`providers.${name}.base_url: required for type azure (e.g. https://<resource>.openai.azure.com)`)
     if (p.type === 'openai-compatible' && !p.base_url) problems.push(`providers.${name}.base_url: required for type openai-compatible (e.g. http://vllm:8000/v1)`)
     if (p.type === 'bedrock' && !p.region) problems.push(`providers.${name}.region: required for type bedrock (e.g. us-east-1)`)
+    if (p.passthrough && p.type !== 'openai' && p.type !== 'azure' && p.type !== 'openai-compatible') problems.push(`providers.${name}.passthrough: only OpenAI-type providers (openai, azure, openai-compatible) forward /v1/* paths; remove it from this ${p.type} provider`)
     if (p.base_url) {
       try {
         const u = new URL(p.base_url)
@@ -34,10 +36,20 @@ export function crossCheck(config: Config): string[] {
     }
   }
 
+  // One secret under two keys would authenticate as whichever was indexed last: a team's callers
+  // billed, limited and scoped as another team, silently. Compared by digest, so `key` and `sha256`
+  // entries meet, and named by key path only (never the secret).
+  const byDigest = new Map<string, string>()
   for (const [team, t] of Object.entries(config.teams)) {
     for (const [keyName, k] of Object.entries(t.keys)) {
       if (k.key === undefined && !k.sha256) problems.push(`teams.${team}.keys.${keyName}: expected either key or sha256`)
       if (k.key && k.sha256) problems.push(`teams.${team}.keys.${keyName}: give key or sha256, not both`)
+      const digest = k.sha256?.toLowerCase() ?? (k.key ? hash('sha256', k.key, 'hex') : undefined)
+      if (!digest) continue
+      const path = `teams.${team}.keys.${keyName}`
+      const first = byDigest.get(digest)
+      if (first) problems.push(`${path}: the same secret as ${first}; a secret authenticates as one key only, so give each key its own (openssl rand -base64 32)`)
+      else byDigest.set(digest, path)
     }
   }
   return problems

@@ -50,6 +50,12 @@ const timeoutsSchema = z.strictObject({
   total_ms: int(1).optional(),
 })
 
+/** One forwarded-path rule: the client's path (a glob, `*` any run of characters, `/` included) and its methods. */
+const passthroughRuleSchema = z.strictObject({
+  path: z.string().regex(/^\/v1\/[^\s?#]*$/, 'a path glob starting with /v1/ (e.g. /v1/audio/*), without a query'),
+  methods: z.array(z.preprocess((v) => (typeof v === 'string' ? v.toUpperCase() : v), z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']))).min(1),
+})
+
 const providerSchema = z.strictObject({
   type: z.enum(['openai', 'openai-compatible', 'azure', 'anthropic', 'gemini', 'bedrock', 'mock']),
   base_url: z.string().optional(),
@@ -63,6 +69,12 @@ const providerSchema = z.strictObject({
   timeouts: timeoutsSchema.optional(),
   /** OpenAI-type providers: `translate` serves /v1/responses through Chat Completions (servers without the Responses API). */
   responses: z.enum(['native', 'translate']).optional(),
+  /**
+   * OpenAI-type providers: the forwarded /v1/* requests (paths outside the gateway's own routes)
+   * this provider accepts; absent: all of them. Forwarding uses the provider's vendor key, so a
+   * provider shared by several teams should list only stateless endpoints (docs/keys.md).
+   */
+  passthrough: z.array(passthroughRuleSchema).optional(),
 })
 
 const pricingSchema = z.strictObject({

@@ -55,6 +55,7 @@ export function createKeyCache(config: Config, store: KeyStore, log: Logger): Ke
   // Revocation is final: a poll that read a row just before its revocation must not bring it back.
   const revokedIds = new Set<string>()
   const warnedOrphans = new Set<string>()
+  const warnedCollisions = new Set<string>()
   let highWater = 0
   let storeOk = true
   let lastRefresh: number | undefined
@@ -81,6 +82,15 @@ export function createKeyCache(config: Config, store: KeyStore, log: Logger): Ke
       return remove(r.id)
     }
     const existing = byHash.get(r.hash)
+    if (existing && existing.id !== r.id) {
+      // Two keys with one secret (a runtime key's value or sha256 copied into the config): the
+      // first indexed keeps it; replacing it would make its callers another key, silently.
+      if (!warnedCollisions.has(r.id)) {
+        warnedCollisions.add(r.id)
+        log.error({ key_id: r.id, same_secret_as: existing.id }, 'two virtual keys have the same secret; this one is refused until one of them changes')
+      }
+      return remove(r.id)
+    }
     if (existing && existing.id === r.id && existing.updatedAt !== undefined && existing.updatedAt === r.updatedAt) return
     remove(r.id)
     hashById.set(r.id, r.hash)

@@ -31,6 +31,8 @@ export interface Route {
   path?: string
   query?: string
   method?: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH'
+  /** A forwarded path the gateway will not forward (server/routes.ts forwardRefusal), answered after authentication. */
+  refused?: GatewayError
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -78,12 +80,13 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     // Awaited only when a promise (a store lookup): each needless await is a microtask-queue trip.
     const authenticated = deps.auth.authenticate(req.headers, req.socket.remoteAddress)
     principal = authenticated instanceof Promise ? await authenticated : authenticated
+    if (route.refused) throw route.refused
     const raw = await readBody(req, deps.config.server.max_body_bytes)
     const forwarded = route.operation === 'passthrough' ? parsePassthroughBody(raw, req.headers['content-type']) : undefined
     const body = forwarded ? forwarded.body : parseJsonBody(raw)
     if (typeof body.model === 'string') requestedModel = body.model.slice(0, 200)
     const parsed = parseCall(route.operation, body)
-    const publicModel = route.operation === 'passthrough' ? passthroughModel(parsed.model, req.headers) : parsed.model
+    const publicModel = route.operation === 'passthrough' ? passthroughModel(parsed.model, forwarded!.bodyNamesModel ? undefined : req.headers) : parsed.model
     const model = deps.config.models[publicModel]
     if (!model) {
       throw new GatewayError({ status: 404, code: 'model_not_found', param: 'model', message: `The model '${publicModel}' does not exist on this gateway. GET /v1/models lists the models your key may use.` })
@@ -267,10 +270,15 @@ function refusedCall(requestId: string, route: Route, principal: Principal, requ
   }
 }
 
-/** Forwarded paths name their model in the body, or in x-switchboard-model when there is no body. */
-function passthroughModel(fromBody: string, headers: IncomingMessage['headers']): string {
-  const model = fromBody || (typeof headers['x-switchboard-model'] === 'string' ? headers['x-switchboard-model'] : '')
-  if (!model) throw new GatewayError({ status: 400, code: 'invalid_request', param: 'model', message: "This path is forwarded to the provider of a model: name it in the body's 'model' field or in the x-switchboard-model header." })
+/**
+ * Forwarded paths name their model in a JSON or form body, else in x-switchboard-model (a request
+ * without such a body: `headers` is undefined when the body decides, see parsePassthroughBody).
+ */
+function passthroughModel(fromBody: string, headers: IncomingMessage['headers'] | undefined): string {
+  if (fromBody) return fromBody
+  if (!headers) throw new GatewayError({ status: 400, code: 'invalid_request', param: 'model', message: "This path is forwarded to the provider of a model, and the body names none: put the model in the body's 'model' field. The x-switchboard-model header names the model only for requests without a JSON or form body (GET, DELETE)." })
+  const model = typeof headers['x-switchboard-model'] === 'string' ? headers['x-switchboard-model'] : ''
+  if (!model) throw new GatewayError({ status: 400, code: 'invalid_request', param: 'model', message: "This path is forwarded to the provider of a model: name it in the body's 'model' field or, for a request without a body, in the x-switchboard-model header." })
   return model
 }
 

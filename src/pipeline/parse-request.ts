@@ -27,47 +27,102 @@ export function parseJsonBody(raw: Buffer): JsonObject {
 
 /**
  * The body of a forwarded /v1/* call. It goes upstream as the client's bytes whatever its type;
- * it is read here only to find the model that routes it: a JSON body's `model` member, a
- * multipart form's `model` field (audio transcriptions, uploads), else nothing (the
- * x-switchboard-model header then names it). `json` is false for a body that is not JSON, whose
- * size says nothing about prompt tokens.
+ * it is read here only to find the model that routes it: a JSON body's `model` member or a form's
+ * `model` field (multipart: audio transcriptions; urlencoded). Such a body decides the model
+ * alone (`bodyNamesModel`): the x-switchboard-model header names it only for a request without
+ * one (a GET, a DELETE, raw bytes), since a vendor serves a body without `model` with a default
+ * model of its own (images, moderations) that the key's scope never saw. The vendor reads the
+ * same bytes, so the gateway must read the model the vendor will: a form is read to its end, and
+ * a body it cannot read with certainty (a second `model`, a `model` that is a file or not a
+ * string, a form that does not parse) is a 400. `json` is false for a body that is not JSON,
+ * whose size says nothing about prompt tokens.
  */
-export function parsePassthroughBody(raw: Buffer, contentType: string | undefined): { body: JsonObject; json: boolean } {
-  if (raw.length === 0) return { body: {}, json: false }
+export function parsePassthroughBody(raw: Buffer, contentType: string | undefined): { body: JsonObject; json: boolean; bodyNamesModel: boolean } {
+  if (raw.length === 0) return { body: {}, json: false, bodyNamesModel: false }
   const type = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase()
-  if (type === '' || type === 'application/json' || type.endsWith('+json')) return { body: parseJsonBody(raw), json: true }
-  if (type === 'multipart/form-data') {
-    const model = multipartField(raw, contentType!, 'model')
-    return { body: model === undefined ? {} : { model }, json: false }
+  if (type === '' || type === 'application/json' || type.endsWith('+json')) {
+    const body = parseJsonBody(raw)
+    if (body.model !== undefined && body.model !== null && (typeof body.model !== 'string' || body.model === '')) fail('model', 'a non-empty string', body.model)
+    // `{}` (an SDK's empty POST) carries nothing a vendor could run a default model on.
+    return { body, json: true, bodyNamesModel: Object.keys(body).length > 0 }
   }
-  return { body: {}, json: false }
+  let model: string | undefined
+  if (type === 'multipart/form-data') model = multipartModel(raw, contentType!)
+  else if (type === 'application/x-www-form-urlencoded') model = urlencodedModel(raw)
+  else return { body: {}, json: false, bodyNamesModel: false }
+  return { body: model === undefined ? {} : { model }, json: false, bodyNamesModel: true }
 }
 
-const MAX_PARTS = 64
-const MAX_FIELD_BYTES = 256
+const MAX_MODEL_BYTES = 256
+const BOUNDARY = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i
+const CRLF = Buffer.from('\r\n')
+const HEADERS_END = Buffer.from('\r\n\r\n')
 
-/** A short text field of a multipart/form-data body (RFC 7578), or undefined. Files are skipped by their headers, never decoded. */
-export function multipartField(raw: Buffer, contentType: string, name: string): string | undefined {
-  const m = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType)
+const unreadableForm = (why: string): never => {
+  throw invalidRequest(`The multipart/form-data body could not be read (${why}); the gateway must read its 'model' field before forwarding it. Send a well-formed form (RFC 7578), as the SDKs do.`)
+}
+
+const twoModels = (): never => fail('model', "one 'model' field", 'several')
+
+/**
+ * The `model` field of a multipart/form-data body (RFC 7578), or undefined when no part is named
+ * `model`. Every part is visited (the body is already bounded by server.max_body_bytes): stopping
+ * early, or taking the first of two `model` fields, let a key allowed one model name another
+ * that the vendor then read. File contents are skipped by their boundaries, never decoded.
+ */
+export function multipartModel(raw: Buffer, contentType: string): string | undefined {
+  const m = BOUNDARY.exec(contentType)
   const boundary = m?.[1] ?? m?.[2]
-  if (!boundary) return undefined
+  if (!boundary) return unreadableForm('its Content-Type names no boundary')
   const delimiter = Buffer.from(`--${boundary}`)
   const next = Buffer.from(`\r\n--${boundary}`)
   let at = raw.indexOf(delimiter)
-  for (let part = 0; at >= 0 && part < MAX_PARTS; part++) {
-    const headersStart = at + delimiter.length + 2
-    const headersEnd = raw.indexOf('\r\n\r\n', headersStart)
-    if (headersEnd < 0) return undefined
-    const end = raw.indexOf(next, headersEnd + 4)
-    if (end < 0) return undefined
-    const headers = raw.toString('latin1', headersStart, Math.min(headersEnd, headersStart + 1024))
-    const disposition = /^content-disposition:\s*form-data(.*)$/im.exec(headers)?.[1] ?? ''
-    if (/;\s*name="?([^";]*)"?/i.exec(disposition)?.[1] === name && !/;\s*filename/i.test(disposition)) {
-      return end - (headersEnd + 4) <= MAX_FIELD_BYTES ? raw.toString('utf8', headersEnd + 4, end).trim() : undefined
+  if (at < 0) return unreadableForm('no part starts with the boundary')
+  let model: string | undefined
+  for (;;) {
+    const after = at + delimiter.length
+    // `--boundary--` closes the form.
+    if (raw[after] === 0x2d && raw[after + 1] === 0x2d) return model
+    const lineEnd = raw.indexOf(CRLF, after)
+    const headersEnd = lineEnd < 0 ? -1 : raw.indexOf(HEADERS_END, lineEnd)
+    const end = headersEnd < 0 ? -1 : raw.indexOf(next, headersEnd + 4)
+    if (end < 0) return unreadableForm('a part or the closing boundary is missing')
+    const part = partDisposition(raw.toString('latin1', lineEnd + 2, headersEnd))
+    if (part.name === 'model') {
+      if (part.file) fail('model', 'a text field, not a file', 'a file part')
+      if (model !== undefined) twoModels()
+      if (end - (headersEnd + 4) > MAX_MODEL_BYTES) fail('model', `a model name of at most ${MAX_MODEL_BYTES} bytes`, 'a longer field')
+      model = raw.toString('utf8', headersEnd + 4, end)
+      if (model === '') fail('model', 'a non-empty string', model)
     }
     at = end + 2
   }
-  return undefined
+}
+
+/** A part's form-data name and whether it is a file, from its headers (all of them: no prefix is skipped). */
+function partDisposition(headers: string): { name: string | undefined; file: boolean } {
+  let found: { name: string | undefined; file: boolean } | undefined
+  for (const line of headers.split('\r\n')) {
+    const d = /^content-disposition[ \t]*:(.*)$/i.exec(line)
+    if (!d) continue
+    // Two dispositions: servers differ on which one counts.
+    if (found) return unreadableForm('a part has two Content-Disposition headers')
+    const params = d[1]!
+    // RFC 7578 forbids the RFC 5987 form (name*=); a server that decodes it would see a name we do not.
+    if (/;\s*name\*\s*=/i.test(params)) return unreadableForm("a part names itself with name*=")
+    const n = /;\s*name\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))/i.exec(params)
+    found = { name: n ? (n[1] !== undefined ? n[1].replace(/\\(.)/g, '$1') : n[2]) : undefined, file: /;\s*filename\*?\s*=/i.test(params) }
+  }
+  return found ?? { name: undefined, file: false }
+}
+
+/** The `model` field of an application/x-www-form-urlencoded body (servers that take form fields read these too). */
+function urlencodedModel(raw: Buffer): string | undefined {
+  const models = new URLSearchParams(raw.toString('utf8')).getAll('model')
+  if (models.length > 1) twoModels()
+  if (models[0] !== undefined && Buffer.byteLength(models[0]) > MAX_MODEL_BYTES) fail('model', `a model name of at most ${MAX_MODEL_BYTES} bytes`, 'a longer field')
+  if (models[0] === '') fail('model', 'a non-empty string', '')
+  return models[0]
 }
 
 const fail = (field: string, expected: string, got: Json | undefined): never => {

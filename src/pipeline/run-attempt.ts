@@ -21,8 +21,10 @@ import type { IngressCodec, StreamEncoder } from '../ingress/types.ts'
 import type { PipelineDeps } from './deps.ts'
 import type { Route } from './handle-call.ts'
 import { sendBody, streamErrorEvent } from './client-response.ts'
-import { scrubSecrets, vendorErrorToClient } from './upstream-error.ts'
+import { scrubSecrets, scrubVendorError, vendorErrorToClient } from './upstream-error.ts'
+import { vendorSecrets } from '../providers/secrets.ts'
 import { estimatePromptTokens } from './estimate.ts'
+import { forwardingRefusal } from './forwarding.ts'
 import { withStreamCost } from '../accounting/stream-cost.ts'
 
 export interface ResponseState {
@@ -71,6 +73,10 @@ function plan(deps: PipelineDeps, ctx: AttemptContext): { op: Operation; body: J
   const adapter = target.provider.kind.adapter
   const op = ctx.route.operation
   const translateResponses = op === 'responses' && deps.config.providers[target.provider.name]?.responses === 'translate'
+  if (op === 'passthrough') {
+    const refused = forwardingRefusal(target.provider.name, deps.config.providers[target.provider.name]?.passthrough, ctx.route.method ?? 'POST', `/v1${ctx.route.path ?? ''}`)
+    if (refused) return refused
+  }
   if (adapter.native.has(op) && !translateResponses) return { op, body: ctx.call.body }
   const codec = deps.codecs[op]
   if (codec && adapter.supports.has('chat')) {
@@ -165,7 +171,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
       body = Buffer.alloc(0)
     }
     const error = adapter.parseError(upstream.status, upstream.headers, body)
-    error.message = scrubSecrets(error.message, [apiKey])
+    scrubVendorError(error, vendorSecrets(provider.config, apiKey))
     if (apiKey) provider.keys.report(apiKey, target.upstreamModel, upstream.status, error.retryAfterMs)
     return fail({ kind: 'provider', error }, upstream.status)
   }
@@ -346,6 +352,8 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
 
   const usage = translator.usage()
   const vendorError = translator.error()
+  // Anthropic, Gemini and Bedrock stream errors: retried, reported or rendered below, scrubbed first.
+  if (vendorError) scrubVendorError(vendorError, vendorSecrets(provider.config, apiKey))
   if (!outcome.ok || vendorError) {
     const failure: AttemptFailure = vendorError ? { kind: 'provider', error: vendorError } : { kind: 'transport', failure: classifyTransportError(outcome.ok ? undefined : outcome.error, ctx.signal).failure }
     if (!state.committed) return fail(failure, upstream.status)

