@@ -86,7 +86,7 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     const body = forwarded ? forwarded.body : parseJsonBody(raw)
     if (typeof body.model === 'string') requestedModel = body.model.slice(0, 200)
     const parsed = parseCall(route.operation, body)
-    const publicModel = route.operation === 'passthrough' ? passthroughModel(parsed.model, forwarded!.bodyNamesModel ? undefined : req.headers) : parsed.model
+    const publicModel = route.operation === 'passthrough' ? passthroughModel(parsed.model, req.headers) : parsed.model
     const model = deps.config.models[publicModel]
     if (!model) {
       throw new GatewayError({ status: 404, code: 'model_not_found', param: 'model', message: `The model '${publicModel}' does not exist on this gateway. GET /v1/models lists the models your key may use.` })
@@ -274,11 +274,15 @@ function refusedCall(requestId: string, route: Route, principal: Principal, requ
  * Forwarded paths name their model in a JSON or form body, else in x-switchboard-model (a request
  * without such a body: `headers` is undefined when the body decides, see parsePassthroughBody).
  */
-function passthroughModel(fromBody: string, headers: IncomingMessage['headers'] | undefined): string {
+/**
+ * The model of a forwarded call: the body's own `model` (JSON member or form field, which the
+ * vendor reads too) wins; the x-switchboard-model header names it for a body that has none (a GET,
+ * a DELETE, a file upload or batch creation, whose vendor APIs take no model field).
+ */
+function passthroughModel(fromBody: string, headers: IncomingMessage['headers']): string {
   if (fromBody) return fromBody
-  if (!headers) throw new GatewayError({ status: 400, code: 'invalid_request', param: 'model', message: "This path is forwarded to the provider of a model, and the body names none: put the model in the body's 'model' field. The x-switchboard-model header names the model only for requests without a JSON or form body (GET, DELETE)." })
   const model = typeof headers['x-switchboard-model'] === 'string' ? headers['x-switchboard-model'] : ''
-  if (!model) throw new GatewayError({ status: 400, code: 'invalid_request', param: 'model', message: "This path is forwarded to the provider of a model: name it in the body's 'model' field or, for a request without a body, in the x-switchboard-model header." })
+  if (!model) throw new GatewayError({ status: 400, code: 'invalid_request', param: 'model', message: "This path is forwarded to the provider of a model: name it in the body's 'model' field or, for a body without one (a GET, a file upload), in the x-switchboard-model header." })
   return model
 }
 

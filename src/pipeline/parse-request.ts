@@ -28,29 +28,26 @@ export function parseJsonBody(raw: Buffer): JsonObject {
 /**
  * The body of a forwarded /v1/* call. It goes upstream as the client's bytes whatever its type;
  * it is read here only to find the model that routes it: a JSON body's `model` member or a form's
- * `model` field (multipart: audio transcriptions; urlencoded). Such a body decides the model
- * alone (`bodyNamesModel`): the x-switchboard-model header names it only for a request without
- * one (a GET, a DELETE, raw bytes), since a vendor serves a body without `model` with a default
- * model of its own (images, moderations) that the key's scope never saw. The vendor reads the
+ * `model` field (multipart: audio transcriptions; urlencoded). A model named in the body decides
+ * (the x-switchboard-model header names it only for a body without one). The vendor reads the
  * same bytes, so the gateway must read the model the vendor will: a form is read to its end, and
  * a body it cannot read with certainty (a second `model`, a `model` that is a file or not a
  * string, a form that does not parse) is a 400. `json` is false for a body that is not JSON,
  * whose size says nothing about prompt tokens.
  */
-export function parsePassthroughBody(raw: Buffer, contentType: string | undefined): { body: JsonObject; json: boolean; bodyNamesModel: boolean } {
-  if (raw.length === 0) return { body: {}, json: false, bodyNamesModel: false }
+export function parsePassthroughBody(raw: Buffer, contentType: string | undefined): { body: JsonObject; json: boolean } {
+  if (raw.length === 0) return { body: {}, json: false }
   const type = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase()
   if (type === '' || type === 'application/json' || type.endsWith('+json')) {
     const body = parseJsonBody(raw)
     if (body.model !== undefined && body.model !== null && (typeof body.model !== 'string' || body.model === '')) fail('model', 'a non-empty string', body.model)
-    // `{}` (an SDK's empty POST) carries nothing a vendor could run a default model on.
-    return { body, json: true, bodyNamesModel: Object.keys(body).length > 0 }
+    return { body, json: true }
   }
   let model: string | undefined
   if (type === 'multipart/form-data') model = multipartModel(raw, contentType!)
   else if (type === 'application/x-www-form-urlencoded') model = urlencodedModel(raw)
-  else return { body: {}, json: false, bodyNamesModel: false }
-  return { body: model === undefined ? {} : { model }, json: false, bodyNamesModel: true }
+  else return { body: {}, json: false }
+  return { body: model === undefined ? {} : { model }, json: false }
 }
 
 const MAX_MODEL_BYTES = 256

@@ -62,19 +62,13 @@ describe('multipartModel', () => {
 
 describe('parsePassthroughBody', () => {
   it('parses JSON (also without a content type), reads forms, and leaves other bodies alone', () => {
-    expect(parsePassthroughBody(Buffer.from('{"model":"m"}'), 'application/json; charset=utf-8')).toEqual({ body: { model: 'm' }, json: true, bodyNamesModel: true })
-    expect(parsePassthroughBody(Buffer.from('{"model":"m"}'), undefined)).toEqual({ body: { model: 'm' }, json: true, bodyNamesModel: true })
-    expect(parsePassthroughBody(Buffer.from([0, 1, 2]), 'application/octet-stream')).toEqual({ body: {}, json: false, bodyNamesModel: false })
-    expect(parsePassthroughBody(Buffer.alloc(0), 'application/json')).toEqual({ body: {}, json: false, bodyNamesModel: false })
+    expect(parsePassthroughBody(Buffer.from('{"model":"m"}'), 'application/json; charset=utf-8')).toEqual({ body: { model: 'm' }, json: true })
+    expect(parsePassthroughBody(Buffer.from('{"model":"m"}'), undefined)).toEqual({ body: { model: 'm' }, json: true })
+    expect(parsePassthroughBody(Buffer.from([0, 1, 2]), 'application/octet-stream')).toEqual({ body: {}, json: false })
+    expect(parsePassthroughBody(Buffer.alloc(0), 'application/json')).toEqual({ body: {}, json: false })
     const raw = form('q', [{ disposition: 'name="model"', body: 'tts-1' }])
-    expect(parsePassthroughBody(raw, 'multipart/form-data; boundary=q')).toEqual({ body: { model: 'tts-1' }, json: false, bodyNamesModel: true })
-    expect(parsePassthroughBody(Buffer.from('language=en&model=whisper+1'), 'application/x-www-form-urlencoded')).toEqual({ body: { model: 'whisper 1' }, json: false, bodyNamesModel: true })
-  })
-
-  it('a JSON or form body decides the model alone, even when it names none; an empty JSON object does not', () => {
-    expect(parsePassthroughBody(Buffer.from('{"prompt":"a cat"}'), 'application/json').bodyNamesModel).toBe(true)
-    expect(parsePassthroughBody(form('q', [{ disposition: 'name="purpose"', body: 'batch' }]), 'multipart/form-data; boundary=q').bodyNamesModel).toBe(true)
-    expect(parsePassthroughBody(Buffer.from('{}'), 'application/json').bodyNamesModel).toBe(false)
+    expect(parsePassthroughBody(raw, 'multipart/form-data; boundary=q')).toEqual({ body: { model: 'tts-1' }, json: false })
+    expect(parsePassthroughBody(Buffer.from('language=en&model=whisper+1'), 'application/x-www-form-urlencoded')).toEqual({ body: { model: 'whisper 1' }, json: false })
   })
 
   it('a JSON body that does not parse, a model that is not a string, or two urlencoded models are 400s', () => {
