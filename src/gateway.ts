@@ -112,7 +112,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // with the current runtime's catalog.
   const pricingNow: Pricing = { cost: (...a) => current.pipeline.pricing.cost(...a), worstCase: (...a) => current.pipeline.pricing.worstCase(...a) }
   const ledger = await createLedger(db, config, pricingNow, log)
-  closers.push(() => ledger.close())
+  let shutdownEnds: number | undefined // the ledger retries a failing store until then (docs/costs.md)
+  closers.push(() => ledger.close(shutdownEnds))
   // Responses produced on translated targets, kept for previous_response_id (docs/translation-responses.md).
   const conversations = await createResponsesStore({ db, log, retentionDays: config.store.responses_retention_days ?? 30 })
   closers.push(() => conversations.close())
@@ -253,6 +254,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       log.error({ file, problems: err instanceof ConfigError ? err.problems : String(err) }, 'invalid config on reload; keeping the running config')
     },
     async shutdown(graceMs = config.server.shutdown_grace_ms) {
+      shutdownEnds = Date.now() + graceMs
       draining = true
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       // Keep-alive connections become idle as their last response ends: close them as they do,

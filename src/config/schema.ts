@@ -144,6 +144,8 @@ export const configSchema = z.strictObject({
   store: z.strictObject({
     url: z.string().default('sqlite://./data/switchboard.db'),
     ledger_retention_days: int(0).optional(),
+    /** PostgreSQL: where ledger rows the store did not take by the end of shutdown are spilled (docs/costs.md); default ./data. */
+    ledger_spill_dir: z.string().min(1).optional(),
     /** Days the gateway keeps Responses it produced on translated targets (previous_response_id); default 30. */
     responses_retention_days: int(1).optional(),
   }).default({ url: 'sqlite://./data/switchboard.db' }),

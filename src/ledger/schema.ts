@@ -14,6 +14,18 @@ export const LEDGER_COLUMNS = [
   'client',
 ] as const
 
+/** A multi-row INSERT of every ledger column for `rows` rows, with `$n` placeholders in row order. */
+export function ledgerInsert(rows: number): string {
+  const n = LEDGER_COLUMNS.length
+  const values: string[] = []
+  for (let r = 0; r < rows; r++) {
+    const ps: string[] = []
+    for (let c = 1; c <= n; c++) ps.push(`$${r * n + c}`)
+    values.push(`(${ps.join(',')})`)
+  }
+  return `INSERT INTO ledger (${LEDGER_COLUMNS.join(',')}) VALUES ${values.join(',')}`
+}
+
 /**
  * Creates the table and its indexes, and brings an older layout up to date. Replicas starting
  * together on one Postgres take turns (an advisory lock), so index changes never race.

@@ -3,7 +3,8 @@
  * `flushMs` (or sooner once `batchSize` rows wait) inside one transaction (multi-row INSERTs on
  * Postgres, a prepared single-row INSERT per row on SQLite).
  * When the store fails, rows stay queued and are retried with backoff; the queue is bounded, and
- * rows that do not fit are dropped, counted and logged. `close` flushes what is left.
+ * rows that do not fit are dropped, counted and logged. `close` flushes what is left, retrying
+ * until the end of the shutdown grace, and hands what the store still refuses to `spill`.
  * A crash loses what is queued: at most `flushMs` of traffic while the store is up.
  */
 import type { Logger } from 'pino'
@@ -11,13 +12,18 @@ import type { CallInfo, CallOutcome } from '../core/call.ts'
 import type { Ledger, Pricing } from '../core/ports.ts'
 import type { SqlDb, SqlValue } from '../stores/sql.ts'
 import { settleCost } from '../accounting/settle-cost.ts'
-import { LEDGER_COLUMNS } from './schema.ts'
+import { LEDGER_COLUMNS, ledgerInsert } from './schema.ts'
 import { ledgerRow, type LedgerRow } from './row.ts'
 
 export interface LedgerOptions {
   flushMs?: number
   batchSize?: number
   maxQueue?: number
+  /**
+   * Keeps rows the store did not take by the end of `close` (PostgreSQL: a local file replayed at
+   * the next start, spill.ts); returns where they went. Without it they are logged as lost.
+   */
+  spill?: (rows: readonly LedgerRow[]) => Promise<string>
 }
 
 export interface LedgerStats {
@@ -30,11 +36,14 @@ export interface LedgerStats {
 export interface LedgerWriter extends Ledger {
   /** Writes everything queued now (tests, shutdown). */
   flush(): Promise<void>
-  close(): Promise<void>
+  /**
+   * Writes what is queued, retrying with backoff until `deadline` (epoch ms; at least
+   * MIN_CLOSE_MS from now), then spills or logs what the store still has not taken.
+   */
+  close(deadline?: number): Promise<void>
   stats(): LedgerStats
 }
 
-const COLS = LEDGER_COLUMNS.length
 const REQUEST_ID = LEDGER_COLUMNS.indexOf('request_id')
 
 /**
@@ -48,6 +57,13 @@ export function isDataError(err: unknown): boolean {
   const msg = typeof e?.message === 'string' ? e.message : ''
   return /constraint failed|datatype mismatch|too big/i.test(msg) && (e?.code === 'ERR_SQLITE_ERROR' || typeof e?.errcode === 'number')
 }
+
+/** However late shutdown comes to the ledger, it gets this long to write (the kubelet allows 5 s past the grace). */
+export const MIN_CLOSE_MS = 2000
+/** Waits between close's tries: doubling from the first, at most the second. */
+const CLOSE_BACKOFF_MS = [200, 2000] as const
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 export function createLedgerWriter(db: SqlDb, pricing: Pricing, log: Logger, opts: LedgerOptions = {}): LedgerWriter {
   const flushMs = opts.flushMs ?? 500
@@ -79,16 +95,7 @@ export function createLedgerWriter(db: SqlDb, pricing: Pricing, log: Logger, opt
   const insertSql = new Map<number, string>()
   const sqlFor = (rows: number): string => {
     let sql = insertSql.get(rows)
-    if (!sql) {
-      const values: string[] = []
-      for (let r = 0; r < rows; r++) {
-        const ps: string[] = []
-        for (let c = 1; c <= COLS; c++) ps.push(`$${r * COLS + c}`)
-        values.push(`(${ps.join(',')})`)
-      }
-      sql = `INSERT INTO ledger (${LEDGER_COLUMNS.join(',')}) VALUES ${values.join(',')}`
-      insertSql.set(rows, sql)
-    }
+    if (!sql) insertSql.set(rows, (sql = ledgerInsert(rows)))
     return sql
   }
 
@@ -199,20 +206,43 @@ export function createLedgerWriter(db: SqlDb, pricing: Pricing, log: Logger, opt
       if (flushing) await flushing
       await flushNow().catch(() => {})
     },
-    async close() {
+    async close(deadline = 0) {
       clearInterval(timer)
       await Promise.all([...pending])
       closed = true
-      if (flushing) await flushing
-      // Two tries: a frozen store costs each one the query timeout, and shutdown must end.
-      for (let i = 0; i < 2 && queue.length > 0; i++) {
-        try {
-          await flushNow()
-        } catch {
-          await new Promise((r) => setTimeout(r, 200))
-        }
+      // A store that refuses connections fails each try at once: keep trying for the rest of the
+      // shutdown grace, not two tries in 0.4 s. One that does not answer holds a try up to its
+      // query timeout: the deadline cuts the wait short (the rows of a write in flight are spilled
+      // too; the replay skips those it finds written).
+      const until = Math.max(deadline, Date.now() + MIN_CLOSE_MS)
+      let timedOut = false
+      let cutoff: ReturnType<typeof setTimeout> | undefined
+      const timeout = new Promise<void>((resolve) => { cutoff = setTimeout(() => { timedOut = true; resolve() }, until - Date.now()) })
+      const tryWrite = async (): Promise<void> => {
+        if (flushing) await flushing
+        await flushNow()
       }
-      if (queue.length > 0) log.error({ lost: queue.length }, 'ledger: the store is unavailable at shutdown; queued records are lost')
+      let wait: number = CLOSE_BACKOFF_MS[0]
+      while (queue.length > 0 && !timedOut) {
+        let failed = false
+        await Promise.race([tryWrite().catch(() => { failed = true }), timeout])
+        if (!failed || timedOut) continue
+        await Promise.race([sleep(Math.min(wait, until - Date.now())), timeout])
+        wait = Math.min(wait * 2, CLOSE_BACKOFF_MS[1])
+      }
+      clearTimeout(cutoff)
+      if (queue.length === 0) return
+      const rows = queue.slice()
+      if (!opts.spill) {
+        log.error({ lost: rows.length }, 'ledger: the store is unavailable at shutdown; queued records are lost')
+        return
+      }
+      try {
+        const file = await opts.spill(rows)
+        log.warn({ spilled: rows.length, file }, 'ledger: the store is unavailable at shutdown; queued records were written to a spill file, which the next start writes to the store')
+      } catch (err) {
+        log.error({ err: (err as Error).message, lost: rows.length }, 'ledger: the store is unavailable at shutdown and the spill file could not be written; queued records are lost')
+      }
     },
     stats: () => ({ queued: queue.length, ...stats }),
   }

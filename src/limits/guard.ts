@@ -26,8 +26,12 @@ export interface LimiterStats {
   redisOutages: number
   /** Reservations decided without Redis while it was unreachable (locally under fail-open, 503 under fail-closed). */
   degradedDecisions: number
-  /** Settlements that could not reach Redis (their slots expire by TTL; their token correction is lost). */
+  /** Settlements whose first try Redis did not take (each is kept to be sent again: see settleBacklog). */
   settleFailures: number
+  /** Settlements and lease hand-backs waiting to be sent again once Redis answers. */
+  settleBacklog: number
+  /** Those given up (the backlog was full, or outlived the slots it would free: they expired by themselves). */
+  settlesDropped: number
   /** 'shared' (Redis), 'local' (memory by config or fail-open fallback), 'unavailable' (fail-closed, Redis down). */
   mode: 'shared' | 'local' | 'unavailable'
 }
@@ -72,7 +76,7 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
   const memory: MemoryStore = createMemoryStore()
   const leases = config.redis.leases
   const shared: RedisStore | undefined = redis
-    ? createRedisStore(redis, config.routing.timeouts.total_ms + SLOT_MARGIN_MS, leases.enabled ? { divisor: leases.divisor, maxBlock: leases.max_block, ttlMs: leases.ttl_ms } : undefined)
+    ? createRedisStore(redis, config.routing.timeouts.total_ms + SLOT_MARGIN_MS, leases.enabled ? { divisor: leases.divisor, maxBlock: leases.max_block, ttlMs: leases.ttl_ms } : undefined, log)
     : undefined
   const failClosed = config.redis.on_failure === 'fail-closed'
   const instance = Math.random().toString(36).slice(2, 10)
@@ -84,6 +88,8 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
     redisOutages: 0,
     degradedDecisions: 0,
     settleFailures: 0,
+    settleBacklog: 0,
+    settlesDropped: 0,
     mode: redis ? 'shared' : 'local',
   }
 
@@ -110,10 +116,12 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
   // The first requests after start wait (briefly) for the initial connection instead of
   // counting locally while Redis is merely still connecting.
   let starting: Promise<void> | undefined
-  // A (re)established connection has answered Redis's handshake: go back to shared counters at once.
+  // A (re)established connection has answered Redis's handshake: go back to shared counters at
+  // once, and send the settlements it missed.
   const onReady = () => {
     retryAt = 0
     markUp()
+    void shared?.replay()
   }
   const unloadScripts = redis ? preloadScripts(redis) : undefined
   if (redis) {
@@ -201,7 +209,10 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
       if (!shared) return reserveLocally(plan, tokens, call.estimatedInputTokens)
       return reserveShared(shared, call, plan, tokens)
     },
-    stats: () => ({ ...stats, rateLimited: { ...stats.rateLimited } }),
+    stats: () => {
+      const backlog = shared?.backlog()
+      return { ...stats, settleBacklog: backlog?.queued ?? 0, settlesDropped: backlog?.dropped ?? 0, rateLimited: { ...stats.rateLimited } }
+    },
     async close() {
       memory.close()
       unloadScripts?.()
@@ -244,7 +255,8 @@ class LimitReservation implements Reservation {
       return
     }
     if (delta === 0 && !this.plan.concurrency && !t.local) return
-    // Off the request path: the response is already sent. A failure leaves the slot to its TTL.
+    // Off the request path: the response is already sent. What Redis does not take is sent again
+    // when it answers (the store's backlog), so a blip does not hold a slot until its TTL.
     t.store.settle(this.plan, t.member, delta, minute, day, t.local).catch(() => { t.stats.settleFailures++ })
   }
 }

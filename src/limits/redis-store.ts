@@ -9,6 +9,7 @@
  * at the end of its longest window, and for concurrency a sorted set of in-flight slots scored by
  * their expiry, so the slots of a crashed replica expire by themselves.
  */
+import type { Logger } from 'pino'
 import type { Redis } from 'ioredis'
 import { batchedScript, type BatchedScript } from '../stores/redis-batch.ts'
 import { PER_SCOPE, type Decision } from './decision.ts'
@@ -235,10 +236,66 @@ export interface Reserved {
 
 export interface RedisStore {
   reserve(plan: ScopePlan, tokens: number, member: string): Promise<Reserved>
+  /** Rejects when Redis did not take it; what can safely be sent again is kept for `replay`. */
   settle(plan: ScopePlan, member: string, delta: number, minute: number, day: number, local: LocalMasks): Promise<void>
+  /** Sends again what Redis did not take: call it when the connection is (re)established; done by itself after a command succeeds. */
+  replay(): Promise<void>
+  /** Writes kept for a replay, and those given up (the queue was full, or they outlived the slots they free). */
+  backlog(): { queued: number; dropped: number }
   /** Returns every lease to Redis (unused credits, leased slots) and stops renewing. */
   close(): Promise<void>
 }
+
+/**
+ * ioredis refuses at once a command it cannot write (no offline queue, docs/limits.md): such a
+ * command surely never reached Redis. Any other failure (the connection dropped or timed out with
+ * the command sent, an error reply) leaves it unknown whether Redis applied it.
+ */
+const NOT_SENT = "Stream isn't writeable and enableOfflineQueue options is false"
+export const surelyNotSent = (err: unknown): boolean => err instanceof Error && err.message === NOT_SENT
+
+/**
+ * A write that changes shared state and did not reach Redis: a settlement (SETTLE_LUA) or a lease
+ * hand-back (RELEASE_LUA), kept with its arguments to be sent again. Freeing a slot is a ZREM,
+ * idempotent and safe to repeat; a token correction or a credit hand-back is an increment, which a
+ * repeat would apply twice.
+ */
+interface Unsent {
+  script: 'settle' | 'release'
+  keys: string[]
+  args: Array<string | number>
+  /** When it first failed. */
+  at: number
+}
+
+/**
+ * What of a write may be sent again after it failed: all of it when Redis surely never saw it,
+ * else only its slot releases (a token correction or credit hand-back that may have been applied
+ * is given up: at most once, never twice). Undefined when nothing is left to send.
+ */
+export function resendable(u: Unsent, err: unknown): Unsent | undefined {
+  if (surelyNotSent(err)) return u
+  const args = u.args.slice()
+  if (u.script === 'settle') {
+    // [n, delta, member, minute, day, flags per scope]: keep the slot flag (1) of each scope.
+    const n = Number(args[0])
+    let slots = false
+    args[1] = 0
+    for (let i = 0; i < n; i++) {
+      const f = Number(args[5 + i]) & 1
+      args[5 + i] = f
+      if (f) slots = true
+    }
+    return slots ? { ...u, args } : undefined
+  }
+  // [members n, ...members, then window id and credit per window]: hand back the slots alone.
+  const nm = Number(args[0])
+  for (let j = 0; j < CONC; j++) args[nm + 2 + 2 * j] = 0
+  return nm > 0 ? { ...u, args } : undefined
+}
+
+/** At most this many writes wait for Redis; more are given up (their slots expire by themselves). */
+const MAX_UNSENT = 10_000
 
 /** The scripts of one Redis client, each batched per turn and hash tag (stores/redis-batch.ts). */
 const scriptsByClient = new WeakMap<Redis, { reserve: BatchedScript; settle: BatchedScript }>()
@@ -264,7 +321,14 @@ export function preloadScripts(redis: Redis): () => void {
 
 const NO_LEASE = { divisor: 1, maxBlock: 0, ttlMs: 0 }
 
-export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseOptions): RedisStore {
+/** A settlement that only frees the slots a reservation took in Redis (not from a lease), moving no tokens. */
+function slotRelease(plan: ScopePlan, member: string, masks: readonly number[]): Unsent {
+  const args: Array<string | number> = [plan.scopes.length, 0, member, '0', '0']
+  for (let i = 0; i < plan.scopes.length; i++) args.push(plan.scopes[i]!.limits[CONC]! > 0 && !((masks[i] ?? 0) & CONC_BIT) ? 1 : 0)
+  return { script: 'settle', keys: keysOf(plan), args, at: Date.now() }
+}
+
+export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseOptions, log?: Pick<Logger, 'info' | 'warn'>): RedisStore {
   const scripts = scriptsOf(redis)
   const opts = lease ?? NO_LEASE
   const leases = new Map<string, ScopeLease>()
@@ -272,6 +336,43 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
   let claims = 0
   /** Redis' clock minus ours, from the last reply: windows are Redis' (TIME). */
   let offset = 0
+
+  // Writes Redis did not take (a blip, a failover): without a replay a slot whose release failed
+  // stayed counted until it expired, total_ms + 30 s later, and a short outage locked a team out
+  // of its concurrency for ten minutes.
+  let unsent: Unsent[] = []
+  let dropped = 0
+  let replaying: Promise<void> | undefined
+  const send = (u: Unsent): Promise<unknown> => u.script === 'settle'
+    ? scripts.settle.call(u.keys, u.args)
+    : redis.eval(RELEASE_LUA, 2, ...u.keys, ...u.args)
+  const keep = (u: Unsent, err: unknown): void => {
+    const again = resendable(u, err)
+    if (!again) return
+    if (unsent.length >= MAX_UNSENT || Date.now() - u.at > slotTtlMs) {
+      if (dropped++ % 1000 === 0) log?.warn({ dropped, queued: unsent.length }, 'rate limits: giving up settlements redis did not take; their slots expire by themselves')
+      return
+    }
+    unsent.push(again)
+  }
+  /** Sends a write (off the request path); if Redis does not take it, keeps what may be sent again. Rejects as the write did. */
+  const write = (u: Unsent): Promise<unknown> => send(u).then((r) => {
+    if (unsent.length !== 0) void replay()
+    return r
+  }, (err: unknown) => {
+    keep(u, err)
+    throw err
+  })
+  const replay = (): Promise<void> => {
+    if (replaying || unsent.length === 0) return replaying ?? Promise.resolve()
+    const batch = unsent
+    unsent = []
+    let sent = 0
+    replaying = Promise.all(batch.map((u) => send(u).then(() => { sent++ }, (err: unknown) => keep(u, err)))).then(() => {
+      if (sent > 0) log?.info({ sent, queued: unsent.length }, 'rate limits: settlements redis had not taken were sent again')
+    }).finally(() => { replaying = undefined })
+    return replaying
+  }
 
   const leaseOf = (hashKey: string, slotsKey: string): ScopeLease => {
     let l = leases.get(hashKey)
@@ -446,7 +547,7 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
     }
     l.slots = 0
     l.tags = []
-    return redis.eval(RELEASE_LUA, 2, l.hashKey, l.slotsKey, ...args)
+    return write({ script: 'release', keys: [l.hashKey, l.slotsKey], args, at: Date.now() })
   }
 
   // Leased slots are renewed while used (also while a claim is in flight: under load one nearly
@@ -504,8 +605,12 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
           take(tokens, masks, held, -1, takenAt)
           setPending(held, wants, false)
         }
+        // The reply was lost, not surely the reservation: free the slots it may have taken (its
+        // counts, if applied, stay until their window ends). The call itself is decided elsewhere.
+        if (!surelyNotSent(err)) keep(slotRelease(plan, member, masks), err)
         throw err
       }
+      if (unsent.length !== 0) void replay()
       if (lease) setPending(held, wants, false)
       if (r[0] !== 1) {
         if (lease) {
@@ -549,10 +654,23 @@ export function createRedisStore(redis: Redis, slotTtlMs: number, lease?: LeaseO
         if (flags !== 0) remote = true
         args.push(flags)
       }
-      if (remote) await scripts.settle.call(keysOf(plan), args)
+      if (!remote) return
+      const keys = keysOf(plan)
+      // A try around the await: no object or promise more than before on the success path.
+      try {
+        await scripts.settle.call(keys, args)
+      } catch (err) {
+        keep({ script: 'settle', keys, args, at: Date.now() }, err)
+        throw err
+      }
+      if (unsent.length !== 0) void replay()
     },
+    replay,
+    backlog: () => ({ queued: unsent.length, dropped }),
     async close() {
       if (timer) clearInterval(timer)
+      // Last chance for what waits (best effort: if Redis is still away, the slots expire by themselves).
+      await replay()
       // A block granted after the hand-back would stay counted (and its slots held) until its
       // window or ttl ends: wait for the top-ups still in flight first.
       while (topUps.size > 0) await Promise.allSettled([...topUps])

@@ -199,6 +199,12 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
       deps.log.warn({ err, provider: provider.name, requestId: call.requestId }, 'could not parse the vendor response')
       return fail({ kind: 'provider', error: { status: 502, code: 'upstream_error', kind: 'server', message: 'The vendor sent a response the gateway could not read.' } }, upstream.status)
     }
+    // Pass-through bytes are relayed unread: an empty, cut or non-JSON 200 would reach the client
+    // as a success its SDK cannot parse. Nothing is sent yet, so it fails this attempt instead.
+    // Other /v1/* paths (files, audio) may answer anything.
+    if (parsed.kind === 'raw' && how.op !== 'passthrough' && !framedAsObject(parsed.bytes)) {
+      return fail({ kind: 'provider', error: { status: 502, code: 'upstream_error', kind: 'server', message: scrubSecrets(`The vendor answered ${upstream.status} with ${describeBody(parsed.bytes, upstream.headers['content-type'])}, not a JSON object.`, [apiKey]) } }, upstream.status)
+    }
     // OpenAI-type vendors hand back raw bytes even for a translated call: a chat.completion to encode,
     // in whatever dialect the server speaks (chat-dialects.ts).
     const translated = how.codec
@@ -337,6 +343,8 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     body.on('end', () => {
       if (done) return
       emit(parser.end())
+      // Not one event: nothing to close (a translator's closing frames would make an empty success).
+      if (streamedEvents === 0) return finish({ ok: true })
       if (!translator.error()) for (const f of translator.end()) {
         const b = frameBytes(f)
         if (b.length > 0) write(b)
@@ -374,6 +382,11 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
       costUsd: price(usage), streamError: gerr.code, streamedEvents, cacheable: undefined,
     }
   }
+  // A 200 event stream that ended without a single event is an empty answer, not a success; no
+  // byte went to the client yet, so another target can still be tried.
+  if (streamedEvents === 0) {
+    return fail({ kind: 'provider', error: { status: 502, code: 'upstream_error', kind: 'server', message: 'The vendor ended the event stream without sending a single event.' } }, upstream.status)
+  }
   if (!state.committed) write('')
   if (encoder) write(encoder.end(usage))
   else if (sendsDone) write(SSE_DONE)
@@ -390,6 +403,29 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     streamedEvents,
     cacheable: collected ? { kind: 'stream', frames: collected, usage, provider: provider.name, upstreamModel: target.upstreamModel, costUsd: cost } : undefined,
   }
+}
+
+/** JSON whitespace: space, tab, line feed, carriage return. */
+const isJsonSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09
+
+/**
+ * Whether a body is framed as a JSON object: its first and last bytes other than whitespace are
+ * `{` and `}`. A few byte reads, no parse: a relayed body is never parsed in full, and an empty,
+ * HTML or cut body (cut anywhere but right after a `}`) fails it.
+ */
+export function framedAsObject(bytes: Buffer): boolean {
+  let i = 0
+  while (isJsonSpace(bytes[i])) i++
+  let j = bytes.length - 1
+  while (j > i && isJsonSpace(bytes[j])) j--
+  return j > i && bytes[i] === 0x7b && bytes[j] === 0x7d
+}
+
+/** A refused body, for the error message: its content type, size and first bytes. */
+function describeBody(bytes: Buffer, contentType: string | string[] | undefined): string {
+  if (bytes.length === 0) return 'an empty body'
+  const ct = typeof contentType === 'string' ? `${contentType} ` : ''
+  return `a ${ct}body of ${bytes.length} bytes starting ${JSON.stringify(bytes.subarray(0, 60).toString('utf8'))}`
 }
 
 /**

@@ -4,20 +4,25 @@
  * catches the ledger up once the store answers again, and still shuts down within a bound while
  * the store is frozen.
  */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { startStandIn, json, chatCompletion, type StandIn } from '../helpers/stand-in.ts'
 import { runId, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { startFreezableProxy, type FreezableProxy } from '../helpers/freezable-proxy.ts'
 import { PG_BASE, pgAvailable } from '../helpers/services.ts'
+import { tempDirs } from '../helpers/temp-dir.ts'
 
 const KEY = 'sk-sb-frozen-store-key-0001'
+const tempDir = tempDirs()
 
 describe.skipIf(!pgAvailable)('a frozen PostgreSQL', () => {
   let vendor: StandIn
   let proxy: FreezableProxy
   let gw: TestGateway | undefined
   const schema = `sbtest_${runId()}_frozen`
+  const spillDir = tempDir('sb-frozen-spill-')
   const rows = async (): Promise<string[]> => {
     const c = new pg.Client({ connectionString: PG_BASE })
     await c.connect()
@@ -43,7 +48,7 @@ describe.skipIf(!pgAvailable)('a frozen PostgreSQL', () => {
     vendor = await startStandIn(json(200, chatCompletion('ok', 'up-model')))
     proxy = await startFreezableProxy(5432)
     gw = await startTestGateway(`
-store: { url: "postgres://postgres@127.0.0.1:${proxy.port}/test?schema=${schema}" }
+store: { url: "postgres://postgres@127.0.0.1:${proxy.port}/test?schema=${schema}", ledger_spill_dir: "${spillDir}" }
 providers:
   up: { type: openai, base_url: ${vendor.url}/v1, keys: ["sk-vendor"] }
 models:
@@ -87,5 +92,9 @@ teams:
     await gw!.shutdown(500)
     gw = undefined
     expect(performance.now() - t0).toBeLessThan(15_000)
+    // The row the frozen store never took is in a spill file for the next start.
+    const files = readdirSync(spillDir).filter((f) => f.endsWith('.ndjson'))
+    expect(files).toHaveLength(1)
+    expect(readFileSync(join(spillDir, files[0]!), 'utf8')).toContain('"frozen-4"')
   }, 30_000)
 })

@@ -2,6 +2,8 @@
  * A TCP proxy on loopback that can be frozen: while frozen it keeps every connection open and
  * accepts new ones but forwards nothing, as a stalled server or a half-open network path would.
  * For tests of what the gateway does when a store stops answering without closing anything.
+ * It can also be cut: every connection is closed and new ones are reset at once, as a server that
+ * is down (restarting, failing over) refuses them.
  */
 import { createServer, connect, type Socket } from 'node:net'
 
@@ -9,14 +11,22 @@ export interface FreezableProxy {
   port: number
   freeze(): void
   thaw(): void
+  /** Closes every connection; new ones are reset until `restore`. */
+  cut(): void
+  restore(): void
   close(): Promise<void>
 }
 
 export async function startFreezableProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<FreezableProxy> {
   let frozen = false
+  let cut = false
   const sockets = new Set<Socket>()
   const pairs: Array<[Socket, Socket]> = []
   const server = createServer((client) => {
+    if (cut) {
+      client.resetAndDestroy()
+      return
+    }
     const upstream = connect(targetPort, targetHost)
     sockets.add(client)
     sockets.add(upstream)
@@ -49,6 +59,13 @@ export async function startFreezableProxy(targetPort: number, targetHost = '127.
     thaw() {
       frozen = false
       for (const s of sockets) s.resume()
+    },
+    cut() {
+      cut = true
+      for (const s of sockets) s.destroy()
+    },
+    restore() {
+      cut = false
     },
     async close() {
       for (const s of sockets) s.destroy()
