@@ -14,6 +14,7 @@ import { buildDeployments } from './routing/deployments.ts'
 import { createTargetHealth } from './routing/health.ts'
 import { nominalPrice } from './routing/nominal-price.ts'
 import { createLimits } from './limits/index.ts'
+import { createMemoryStore } from './limits/memory-store.ts'
 import { createKeyService } from './keys/key-service.ts'
 import { keyAdminRoutes } from './admin/keys.ts'
 import { teamAdminRoutes } from './admin/teams.ts'
@@ -23,7 +24,7 @@ import { createAuditLog } from './audit/audit-log.ts'
 import { auditRoutes } from './admin/audit.ts'
 import { createPricing } from './accounting/pricing.ts'
 import { createLedger } from './ledger/index.ts'
-import { createBudgets } from './budget/index.ts'
+import { createBudgets, createBudgetStore } from './budget/index.ts'
 import { spendAdminRoutes } from './admin/spend.ts'
 import { requestsAdminRoutes } from './admin/requests.ts'
 import { createApp } from './server/app.ts'
@@ -116,6 +117,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // Responses produced on translated targets, kept for previous_response_id (docs/translation-responses.md).
   const conversations = await createResponsesStore({ db, log, retentionDays: config.store.responses_retention_days ?? 30 })
   closers.push(() => conversations.close())
+  // Counters outlive config reloads too: budget spend (in memory, or Redis with its fail-open
+  // fallback) and in-memory rate-limit windows and slots. Made afresh per runtime, a reload forgot
+  // spend still queued for the ledger or made by calls in flight, and reset rate limits. Their
+  // limits are read from the config on each call, so one store serves every runtime.
+  const budgetStore = createBudgetStore({ config, totalMs: () => current.config.routing.timeouts.total_ms, db, redis, log })
+  closers.push(() => budgetStore.close())
+  const limitsMemory = createMemoryStore()
+  closers.push(() => limitsMemory.close())
 
   /**
    * Everything derived from the config: providers and routing, keys, limits, prices, budgets,
@@ -134,14 +143,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     // Limits, then budgets: each guard reserves before the call and settles after it.
     const guards: Guard[] = []
     // Rate limits (docs/limits.md); also keeps targets under their vendor's rpm/tpm.
-    const limits = createLimits({ config, redis, log, targets: deployments.targets, health: createTargetHealth(config, { targets: deployments.targets, price: nominalPrice(() => pipeline.pricing) }) })
+    const limits = createLimits({ config, redis, log, memory: limitsMemory, targets: deployments.targets, health: createTargetHealth(config, { targets: deployments.targets, price: nominalPrice(() => pipeline.pricing) }) })
     guards.push(...limits.guards)
     own.push(() => limits.close())
 
     // Prices and budgets, after the limits (docs/costs.md).
     const pricing = createPricing(config, warn)
-    const budgets = createBudgets({ config, pricing, db, redis, log })
-    own.push(() => budgets.close())
+    const budgets = createBudgets({ config, pricing, store: budgetStore, db, log })
     guards.push(budgets.guard)
 
     const pipeline: PipelineDeps = {

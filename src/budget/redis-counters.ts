@@ -188,7 +188,11 @@ class BudgetLease {
   }
 }
 
-export function redisCounters(redis: Redis, prefix: string, holdMs: number, lease?: BudgetLeaseOptions): BudgetCounters & { close(): Promise<void> } {
+/**
+ * `holdMs`: how long a reservation is held before a crashed replica's is released; a function when
+ * it follows the running config (routing.timeouts.total_ms can change on reload, the counters stay).
+ */
+export function redisCounters(redis: Redis, prefix: string, holdMs: number | (() => number), lease?: BudgetLeaseOptions): BudgetCounters & { close(): Promise<void> } {
   // The calls of one event-loop turn share one command per team (stores/redis-batch.ts).
   const reserveScript = batchedScript(redis, RESERVE)
   const settleScript = batchedScript(redis, SETTLE)
@@ -243,7 +247,7 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
   /** An empty token claims leases only (no reservation of its own). */
   const reserveWith = async (scopes: readonly Scope[], amount: number, token: string, baselines: Map<number, number>, wants: readonly boolean[] | undefined, tag: string): Promise<number[]> => {
     const now = Date.now()
-    const args: Array<string | number> = [now, amount, token === '' ? '' : `${token}:${amount}`, holdMs, lease?.divisor ?? 1, lease?.maxBlock ?? 0, lease?.ttlMs ?? 0, tag]
+    const args: Array<string | number> = [now, amount, token === '' ? '' : `${token}:${amount}`, typeof holdMs === 'function' ? holdMs() : holdMs, lease?.divisor ?? 1, lease?.maxBlock ?? 0, lease?.ttlMs ?? 0, tag]
     scopes.forEach((s, i) => args.push(toNano(s.limitUsd), baselines.get(i) ?? -1, ttlOf(s, now), wants?.[i] ? 1 : 0))
     return (await reserveScript.call(keysOf(scopes), args)) as number[]
   }

@@ -42,6 +42,11 @@ export interface LimitsOptions {
   redis: Redis | undefined
   log: Logger
   onEvent?: (e: LimiterEvent) => void
+  /**
+   * The in-memory counters, when they must outlive this guard: the gateway keeps one store across
+   * config reloads, so windows and in-flight slots are not reset by a reload. Left open by close().
+   */
+  memory?: MemoryStore
 }
 
 /** How long after a Redis failure requests skip it before probing again (a hung server would otherwise cost the 1 s reply deadline per request). */
@@ -69,7 +74,7 @@ export function settledTokens(outcome: CallOutcome, reserved: number, promptToke
 export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
   const { config, redis, log } = opts
   const resolver = createScopeResolver(config, config.redis.key_prefix)
-  const memory: MemoryStore = createMemoryStore()
+  const memory: MemoryStore = opts.memory ?? createMemoryStore()
   const leases = config.redis.leases
   const shared: RedisStore | undefined = redis
     ? createRedisStore(redis, config.routing.timeouts.total_ms + SLOT_MARGIN_MS, leases.enabled ? { divisor: leases.divisor, maxBlock: leases.max_block, ttlMs: leases.ttl_ms } : undefined)
@@ -203,7 +208,7 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
     },
     stats: () => ({ ...stats, rateLimited: { ...stats.rateLimited } }),
     async close() {
-      memory.close()
+      if (!opts.memory) memory.close()
       unloadScripts?.()
       redis?.off('ready', onReady)
       // Unused lease credits and leased slots go back to Redis (best effort: they expire anyway).
