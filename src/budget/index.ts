@@ -54,7 +54,7 @@ export function createBudgets(deps: BudgetDeps): Budgets {
   const { counters, baseline } = store
 
   const guard = budgetGuard({
-    config, pricing: deps.pricing, counters, baseline, log, observe: store.observe,
+    config, pricing: deps.pricing, counters, baseline, log, observe: store.observe, fallback: store.fallback,
     onStoreError(err, call) {
       log.warn({ err: (err as Error).message, requestId: call.requestId }, `budgets: counter store failed; ${store.failOpen ? 'admitting' : 'refusing'} (redis.on_failure)`)
       return store.failOpen ? 'admit' : 'refuse'
