@@ -135,8 +135,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const own: Closer[] = []
     const deployments = buildDeployments(config, (level, msg, fields) => log[level](fields ?? {}, msg))
     own.push(() => deployments.close())
-    // Virtual keys: served from memory, the SQL store is the source of truth (docs/keys.md).
-    const keys = await createKeyService({ config, db, redis, log })
+    // Virtual keys: served from memory, the SQL store is the source of truth (docs/keys.md). A
+    // store that cannot load them fails the build; a failed reload is tried again (config/watch.ts),
+    // so what was built so far is closed rather than left open by each try.
+    const keys = await createKeyService({ config, db, redis, log }).catch(async (err: unknown) => {
+      await deployments.close()
+      throw err
+    })
     own.push(() => keys.close())
     const auth = keys.auth
 
