@@ -203,7 +203,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const configFile = opts.loaded.file
   const reloadStats = { applied: 0, rejected: 0 }
   let current = await buildRuntime(config)
-  closers.push(() => current.close())
+  // Runtimes not closed yet: the current one, and those a reload replaced, closed once their
+  // requests had time to finish. Shutdown closes them all once in-flight requests have ended:
+  // closing only the current one left a runtime replaced shortly before (a rollout after a
+  // reload) unclosed, with its Redis leases never handed back.
+  const open = new Set<Runtime>([current])
+  const closeRuntime = async (r: Runtime): Promise<void> => {
+    if (open.delete(r)) await r.close()
+  }
+  closers.push(async () => {
+    for (const r of [...open]) await closeRuntime(r).catch((err: unknown) => log.warn({ err }, 'closing a config runtime failed'))
+  })
   telemetry.metrics?.rateLimitedFrom(() => current.limits.stats().rateLimited)
   telemetry.metrics?.circuitOpenFrom(() => circuitStates(current.pipeline.deployments.targets, () => current.pipeline.health.openCircuits())())
   telemetry.metrics?.ledgerFrom(() => ledger.stats())
@@ -250,6 +260,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       const previous = current
       current = runtime
+      open.add(runtime)
       reloadStats.applied++
       telemetry.metrics?.configReload('applied')
       telemetry.metrics?.setModels(Object.keys(next.config.models))
@@ -257,7 +268,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (ignored.length > 0) log.warn({ ignored }, 'config reloaded; these settings take effect only after a restart')
       else log.info({ file: next.file, models: Object.keys(next.config.models).length }, 'config reloaded')
       // Requests in flight still use the previous runtime: close it once they had time to finish.
-      setTimeout(() => { void previous.close().catch((err: unknown) => log.warn({ err }, 'closing the previous config runtime failed')) }, config.routing.timeouts.total_ms).unref()
+      setTimeout(() => { void closeRuntime(previous).catch((err: unknown) => log.warn({ err }, 'closing the previous config runtime failed')) }, config.routing.timeouts.total_ms).unref()
       return { applied: true, ignored }
     },
     rejectReload(file: string, err: unknown) {
