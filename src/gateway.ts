@@ -30,6 +30,7 @@ import { requestsAdminRoutes } from './admin/requests.ts'
 import { createApp } from './server/app.ts'
 import { createListener } from './server/listener.ts'
 import type { PipelineDeps } from './pipeline/deps.ts'
+import { endInFlightCalls, type InFlightCalls } from './pipeline/shutdown.ts'
 import type { IngressCodec } from './ingress/types.ts'
 import type { Operation } from './core/call.ts'
 import type { Guard, Pricing } from './core/ports.ts'
@@ -81,6 +82,9 @@ function ingressCodecs(): Partial<Record<Operation, IngressCodec>> {
 /** Things to close on shutdown, in reverse order of creation. */
 type Closer = () => Promise<void> | void
 
+/** How long calls ended at the end of the shutdown grace have to send their error before their sockets are destroyed. */
+const END_CALLS_MS = 1000
+
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config } = opts.loaded
   const log = opts.log
@@ -125,6 +129,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   closers.push(() => budgetStore.close())
   const limitsMemory = createMemoryStore()
   closers.push(() => limitsMemory.close())
+  // Model calls in progress, whatever runtime serves them: shutdown ends those still running when
+  // its grace period is over (pipeline/shutdown.ts).
+  const inflight: InFlightCalls = new Set()
 
   /**
    * Everything derived from the config: providers and routing, keys, limits, prices, budgets,
@@ -170,6 +177,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       health: limits.health,
       codecs: ingressCodecs(),
       conversations,
+      inflight,
       log,
     }
 
@@ -283,10 +291,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       // so shutdown takes as long as the slowest in-flight request, not the keep-alive timeout.
       const sweep = setInterval(() => server.closeIdleConnections(), 50)
       server.closeIdleConnections()
-      const timer = setTimeout(() => server.closeAllConnections(), graceMs)
+      // When the grace is over, calls still running end with a retryable error in their client's
+      // format (a stream's error event, else a 503), and their connections then close as idle
+      // ones; whatever is still open shortly after (a client not reading) is destroyed.
+      let destroy: NodeJS.Timeout | undefined
+      const timer = setTimeout(() => {
+        const ended = endInFlightCalls(inflight)
+        if (ended > 0) log.warn({ calls: ended }, 'shutdown grace period over: ending the calls still running with a retryable error')
+        destroy = setTimeout(() => server.closeAllConnections(), ended > 0 ? END_CALLS_MS : 0)
+      }, graceMs)
       await closed
       clearInterval(sweep)
       clearTimeout(timer)
+      clearTimeout(destroy)
       for (const close of closers.reverse()) {
         try {
           await close()
