@@ -38,7 +38,8 @@ models:
 routing: { retries: { max_attempts: 1 } }
 teams:
   t:
-    budget: { usd: 100, period: total }
+    # monthly: its keys in the shared Redis expire (a total budget's never do)
+    budget: { usd: 100, period: monthly }
     keys: { k: { key: "${KEY}" } }
 `)
     await redisIs('ok')
