@@ -14,6 +14,7 @@ import { buildDeployments } from './routing/deployments.ts'
 import { createTargetHealth } from './routing/health.ts'
 import { nominalPrice } from './routing/nominal-price.ts'
 import { createLimits } from './limits/index.ts'
+import { createMemoryStore } from './limits/memory-store.ts'
 import { createKeyService } from './keys/key-service.ts'
 import { keyAdminRoutes } from './admin/keys.ts'
 import { teamAdminRoutes } from './admin/teams.ts'
@@ -23,12 +24,13 @@ import { createAuditLog } from './audit/audit-log.ts'
 import { auditRoutes } from './admin/audit.ts'
 import { createPricing } from './accounting/pricing.ts'
 import { createLedger } from './ledger/index.ts'
-import { createBudgets } from './budget/index.ts'
+import { createBudgets, createBudgetStore } from './budget/index.ts'
 import { spendAdminRoutes } from './admin/spend.ts'
 import { requestsAdminRoutes } from './admin/requests.ts'
 import { createApp } from './server/app.ts'
 import { createListener } from './server/listener.ts'
 import type { PipelineDeps } from './pipeline/deps.ts'
+import { endInFlightCalls, type InFlightCalls } from './pipeline/shutdown.ts'
 import type { IngressCodec } from './ingress/types.ts'
 import type { Operation } from './core/call.ts'
 import type { Guard, Pricing } from './core/ports.ts'
@@ -80,6 +82,9 @@ function ingressCodecs(): Partial<Record<Operation, IngressCodec>> {
 /** Things to close on shutdown, in reverse order of creation. */
 type Closer = () => Promise<void> | void
 
+/** How long calls ended at the end of the shutdown grace have to send their error before their sockets are destroyed. */
+const END_CALLS_MS = 1000
+
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config } = opts.loaded
   const log = opts.log
@@ -117,6 +122,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // Responses produced on translated targets, kept for previous_response_id (docs/translation-responses.md).
   const conversations = await createResponsesStore({ db, log, retentionDays: config.store.responses_retention_days ?? 30 })
   closers.push(() => conversations.close())
+  // Counters outlive config reloads too: budget spend (in memory, or Redis with its fail-open
+  // fallback) and in-memory rate-limit windows and slots. Made afresh per runtime, a reload forgot
+  // spend still queued for the ledger or made by calls in flight, and reset rate limits. Their
+  // limits are read from the config on each call, so one store serves every runtime.
+  const budgetStore = createBudgetStore({ config, totalMs: () => current.config.routing.timeouts.total_ms, db, redis, log })
+  closers.push(() => budgetStore.close())
+  const limitsMemory = createMemoryStore()
+  closers.push(() => limitsMemory.close())
+  // Model calls in progress, whatever runtime serves them: shutdown ends those still running when
+  // its grace period is over (pipeline/shutdown.ts).
+  const inflight: InFlightCalls = new Set()
 
   /**
    * Everything derived from the config: providers and routing, keys, limits, prices, budgets,
@@ -127,22 +143,26 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const own: Closer[] = []
     const deployments = buildDeployments(config, (level, msg, fields) => log[level](fields ?? {}, msg))
     own.push(() => deployments.close())
-    // Virtual keys: served from memory, the SQL store is the source of truth (docs/keys.md).
-    const keys = await createKeyService({ config, db, redis, log })
+    // Virtual keys: served from memory, the SQL store is the source of truth (docs/keys.md). A
+    // store that cannot load them fails the build; a failed reload is tried again (config/watch.ts),
+    // so what was built so far is closed rather than left open by each try.
+    const keys = await createKeyService({ config, db, redis, log }).catch(async (err: unknown) => {
+      await deployments.close()
+      throw err
+    })
     own.push(() => keys.close())
     const auth = keys.auth
 
     // Limits, then budgets: each guard reserves before the call and settles after it.
     const guards: Guard[] = []
     // Rate limits (docs/limits.md); also keeps targets under their vendor's rpm/tpm.
-    const limits = createLimits({ config, redis, log, targets: deployments.targets, health: createTargetHealth(config, { targets: deployments.targets, price: nominalPrice(() => pipeline.pricing) }) })
+    const limits = createLimits({ config, redis, log, memory: limitsMemory, targets: deployments.targets, health: createTargetHealth(config, { targets: deployments.targets, price: nominalPrice(() => pipeline.pricing) }) })
     guards.push(...limits.guards)
     own.push(() => limits.close())
 
     // Prices and budgets, after the limits (docs/costs.md).
     const pricing = createPricing(config, warn)
-    const budgets = createBudgets({ config, pricing, db, redis, log })
-    own.push(() => budgets.close())
+    const budgets = createBudgets({ config, pricing, store: budgetStore, db, log })
     guards.push(budgets.guard)
 
     const pipeline: PipelineDeps = {
@@ -158,6 +178,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       health: limits.health,
       codecs: ingressCodecs(),
       conversations,
+      inflight,
       log,
     }
 
@@ -191,7 +212,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const configFile = opts.loaded.file
   const reloadStats = { applied: 0, rejected: 0 }
   let current = await buildRuntime(config)
-  closers.push(() => current.close())
+  // Runtimes not closed yet: the current one, and those a reload replaced, closed once their
+  // requests had time to finish. Shutdown closes them all once in-flight requests have ended:
+  // closing only the current one left a runtime replaced shortly before (a rollout after a
+  // reload) unclosed, with its Redis leases never handed back.
+  const open = new Set<Runtime>([current])
+  const closeRuntime = async (r: Runtime): Promise<void> => {
+    if (open.delete(r)) await r.close()
+  }
+  closers.push(async () => {
+    for (const r of [...open]) await closeRuntime(r).catch((err: unknown) => log.warn({ err }, 'closing a config runtime failed'))
+  })
   telemetry.metrics?.rateLimitedFrom(() => current.limits.stats().rateLimited)
   telemetry.metrics?.circuitOpenFrom(() => circuitStates(current.pipeline.deployments.targets, () => current.pipeline.health.openCircuits())())
   telemetry.metrics?.ledgerFrom(() => ledger.stats())
@@ -238,6 +269,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       const previous = current
       current = runtime
+      open.add(runtime)
       reloadStats.applied++
       telemetry.metrics?.configReload('applied')
       telemetry.metrics?.setModels(Object.keys(next.config.models))
@@ -245,7 +277,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (ignored.length > 0) log.warn({ ignored }, 'config reloaded; these settings take effect only after a restart')
       else log.info({ file: next.file, models: Object.keys(next.config.models).length }, 'config reloaded')
       // Requests in flight still use the previous runtime: close it once they had time to finish.
-      setTimeout(() => { void previous.close().catch((err: unknown) => log.warn({ err }, 'closing the previous config runtime failed')) }, config.routing.timeouts.total_ms).unref()
+      setTimeout(() => { void closeRuntime(previous).catch((err: unknown) => log.warn({ err }, 'closing the previous config runtime failed')) }, config.routing.timeouts.total_ms).unref()
       return { applied: true, ignored }
     },
     rejectReload(file: string, err: unknown) {
@@ -261,10 +293,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       // so shutdown takes as long as the slowest in-flight request, not the keep-alive timeout.
       const sweep = setInterval(() => server.closeIdleConnections(), 50)
       server.closeIdleConnections()
-      const timer = setTimeout(() => server.closeAllConnections(), graceMs)
+      // When the grace is over, calls still running end with a retryable error in their client's
+      // format (a stream's error event, else a 503), and their connections then close as idle
+      // ones; whatever is still open shortly after (a client not reading) is destroyed.
+      let destroy: NodeJS.Timeout | undefined
+      const timer = setTimeout(() => {
+        const ended = endInFlightCalls(inflight)
+        if (ended > 0) log.warn({ calls: ended }, 'shutdown grace period over: ending the calls still running with a retryable error')
+        destroy = setTimeout(() => server.closeAllConnections(), ended > 0 ? END_CALLS_MS : 0)
+      }, graceMs)
       await closed
       clearInterval(sweep)
       clearTimeout(timer)
+      clearTimeout(destroy)
       for (const close of closers.reverse()) {
         try {
           await close()

@@ -24,6 +24,8 @@ export interface GuardDeps {
   observe(scope: Scope, totals: Totals): void
   /** What to do when the counters' store fails (Redis down). */
   onStoreError(err: unknown, call: CallInfo): 'admit' | 'refuse'
+  /** Where a call admitted despite a store failure counts (fail-open: this replica's memory); none: uncounted. */
+  fallback?: () => BudgetCounters | undefined
 }
 
 let seq = 0
@@ -52,33 +54,50 @@ export function budgetGuard(deps: GuardDeps): Guard {
       const token = `${tokenPrefix}.${(seq++).toString(36)}`
       // A promise only when the counters answer with one (Redis): memory counters decide at once,
       // and each needless await is another trip through the microtask queue on every call.
+      const failed = (err: unknown) => storeFailed(err, call, scopes, amount, token)
       let c: BudgetCounters | Promise<BudgetCounters>
       try {
         c = deps.counters()
       } catch (err) {
-        return storeFailed(err, call)
+        return failed(err)
       }
       if (c instanceof Promise) {
         return c
           .then(async (counters) => ({ counters, result: await counters.reserve(scopes, amount, token, deps.baseline) }))
-          .then(({ counters, result }) => reserved(call, scopes, amount, token, result, counters), (err: unknown) => storeFailed(err, call))
+          .then(({ counters, result }) => reserved(call, scopes, amount, token, result, counters), failed)
       }
       let r: ReserveResult | Promise<ReserveResult>
       try {
         r = c.reserve(scopes, amount, token, deps.baseline)
       } catch (err) {
-        return storeFailed(err, call)
+        return failed(err)
       }
       const counters = c
-      if (r instanceof Promise) return r.then((result) => reserved(call, scopes, amount, token, result, counters), (err: unknown) => storeFailed(err, call))
+      if (r instanceof Promise) return r.then((result) => reserved(call, scopes, amount, token, result, counters), failed)
       return reserved(call, scopes, amount, token, r, counters)
     },
   }
 
-  /** The counter store failed: admit without a reservation, or refuse with 503, as the policy says. */
-  function storeFailed(err: unknown, call: CallInfo): undefined {
-    if (deps.onStoreError(err, call) === 'admit') return undefined
-    throw new GatewayError({ status: 503, code: 'no_healthy_upstream', message: 'Budgets cannot be checked right now (the shared counter store is unavailable); try again shortly.' })
+  /**
+   * The counter store failed: refuse with 503, or admit as the policy says. Admitted, the call
+   * counts in the fallback counters like the calls after it (whose store is then known to be down),
+   * so its spend is not lost (the fallback's spend is added to the shared counters once they are back).
+   */
+  function storeFailed(err: unknown, call: CallInfo, scopes: Scope[], amount: number, token: string): Reservation | undefined | Promise<Reservation | undefined> {
+    if (deps.onStoreError(err, call) !== 'admit') {
+      throw new GatewayError({ status: 503, code: 'no_healthy_upstream', message: 'Budgets cannot be checked right now (the shared counter store is unavailable); try again shortly.' })
+    }
+    const fallback = deps.fallback?.()
+    if (!fallback) return undefined
+    let r: ReserveResult | Promise<ReserveResult>
+    try {
+      r = fallback.reserve(scopes, amount, token, deps.baseline)
+    } catch {
+      return undefined
+    }
+    // A fallback that cannot load its baseline (the ledger is down too) admits uncounted, as before.
+    if (r instanceof Promise) return r.then((result) => reserved(call, scopes, amount, token, result, fallback), () => undefined)
+    return reserved(call, scopes, amount, token, r, fallback)
   }
 
   /** The reservation of an admitted call, or the 429 of a refused one (thrown). */

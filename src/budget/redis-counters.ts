@@ -132,6 +132,15 @@ end
 return out
 `
 
+// Spend counted elsewhere (in this replica's memory while Redis was unreachable) added to a
+// counter, only one Redis has: a counter it lacks starts from the ledger, which has those calls.
+// KEYS: totals hash. ARGV: spend. Returns 1 when added, 0 when there is no counter.
+const ADD_SPENT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'spent', ARGV[1])
+return 1
+`
+
 const RUN_TTL_S = 7 * 86_400
 const AFTER_PERIOD_S = 2 * 86_400
 
@@ -188,7 +197,18 @@ class BudgetLease {
   }
 }
 
-export function redisCounters(redis: Redis, prefix: string, holdMs: number, lease?: BudgetLeaseOptions): BudgetCounters & { close(): Promise<void> } {
+/**
+ * `holdMs`: how long a reservation is held before a crashed replica's is released; a function when
+ * it follows the running config (routing.timeouts.total_ms can change on reload, the counters stay).
+ */
+export interface RedisBudgetCounters extends BudgetCounters {
+  /** Adds spend counted elsewhere to a scope's counter; false when Redis has no counter for it (it starts from the ledger). */
+  addSpent(scope: Scope, amount: number): Promise<boolean>
+  /** Writes leased spend to Redis and hands the leases back. */
+  close(): Promise<void>
+}
+
+export function redisCounters(redis: Redis, prefix: string, holdMs: number | (() => number), lease?: BudgetLeaseOptions): RedisBudgetCounters {
   // The calls of one event-loop turn share one command per team (stores/redis-batch.ts).
   const reserveScript = batchedScript(redis, RESERVE)
   const settleScript = batchedScript(redis, SETTLE)
@@ -243,7 +263,7 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
   /** An empty token claims leases only (no reservation of its own). */
   const reserveWith = async (scopes: readonly Scope[], amount: number, token: string, baselines: Map<number, number>, wants: readonly boolean[] | undefined, tag: string): Promise<number[]> => {
     const now = Date.now()
-    const args: Array<string | number> = [now, amount, token === '' ? '' : `${token}:${amount}`, holdMs, lease?.divisor ?? 1, lease?.maxBlock ?? 0, lease?.ttlMs ?? 0, tag]
+    const args: Array<string | number> = [now, amount, token === '' ? '' : `${token}:${amount}`, typeof holdMs === 'function' ? holdMs() : holdMs, lease?.divisor ?? 1, lease?.maxBlock ?? 0, lease?.ttlMs ?? 0, tag]
     scopes.forEach((s, i) => args.push(toNano(s.limitUsd), baselines.get(i) ?? -1, ttlOf(s, now), wants?.[i] ? 1 : 0))
     return (await reserveScript.call(keysOf(scopes), args)) as number[]
   }
@@ -378,6 +398,10 @@ export function redisCounters(redis: Redis, prefix: string, holdMs: number, leas
       }
       const l = leases.get(counterId(scope))
       return { spent: Number(v[0] ?? 0) + (l?.unflushed ?? 0), reserved: Number(v[1] ?? 0) }
+    },
+    async addSpent(scope, amount) {
+      const [h] = keysOfScope(scope)
+      return (await redis.eval(ADD_SPENT, 1, h, amount)) === 1
     },
     async claimAlert(scope) {
       const [h] = keysOf([scope])

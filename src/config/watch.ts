@@ -3,6 +3,11 @@
  * `onInvalid` (the running config stays). Polls with stat rather than inotify: a Kubernetes
  * ConfigMap update swaps a symlink, which inotify on the file itself misses, while a stat of the
  * path follows it. The content is compared, so a touch without a change does nothing.
+ *
+ * A version is handled once it is applied, or found invalid. One that could not be applied (the
+ * reload failed: the key store unreachable, say) is tried again with backoff until it is: marked
+ * handled before the reload ran, it was never applied, not even on SIGHUP, until the file changed
+ * again. An invalid version is not retried: the same text would fail the same way.
  */
 import { unwatchFile, watchFile } from 'node:fs'
 import { readFile } from 'node:fs/promises'
@@ -19,15 +24,36 @@ export interface WatchOptions {
   file: string
   env: Record<string, string | undefined>
   intervalMs?: number
+  /**
+   * Applies a valid version. Resolving `{ applied: false }`, or throwing, means it could not be
+   * applied yet: it is tried again after `retryMs`, doubling up to `retryMaxMs`.
+   */
   onChange(loaded: LoadedConfig): Promise<unknown> | void
   onInvalid(err: unknown): void
+  retryMs?: number
+  retryMaxMs?: number
 }
+
+const RETRY_MS = 1000
+const RETRY_MAX_MS = 30_000
+
+/** Whether onChange's answer says the version was not applied. */
+const notApplied = (r: unknown): boolean => typeof r === 'object' && r !== null && (r as { applied?: unknown }).applied === false
 
 export function watchConfigFile(opts: WatchOptions, initialText?: string): ConfigWatcher {
   const digest = (t: string) => createHash('sha256').update(t).digest('hex')
+  const firstRetryMs = opts.retryMs ?? RETRY_MS
+  /** The version handled last: applied, or rejected as invalid. */
   let last = initialText === undefined ? undefined : digest(initialText)
+  /** A version that could not be applied, and the wait before its next try. */
+  let failing: { digest: string; delayMs: number } | undefined
+  let retry: NodeJS.Timeout | undefined
+  let stopped = false
   let running: Promise<void> | undefined
+
   const check = async (): Promise<void> => {
+    clearTimeout(retry)
+    retry = undefined
     let text: string
     try {
       text = await readFile(opts.file, 'utf8')
@@ -36,21 +62,48 @@ export function watchConfigFile(opts: WatchOptions, initialText?: string): Confi
       return
     }
     const d = digest(text)
-    if (d === last) return
-    last = d
+    if (d === last) {
+      failing = undefined
+      return
+    }
     let loaded: LoadedConfig
     try {
       loaded = parseConfig(text, opts.file, opts.env)
     } catch (err) {
+      last = d
+      failing = undefined
       opts.onInvalid(err)
       return
     }
-    await opts.onChange(loaded)
+    let applied: boolean
+    try {
+      applied = !notApplied(await opts.onChange(loaded))
+    } catch {
+      applied = false
+    }
+    if (applied) {
+      last = d
+      failing = undefined
+      return
+    }
+    // Not applied: try this version again later, unless the file changes first (then the new one).
+    const delayMs = failing?.digest === d ? failing.delayMs : firstRetryMs
+    failing = { digest: d, delayMs: Math.min(delayMs * 2, opts.retryMaxMs ?? RETRY_MAX_MS) }
+    if (stopped) return
+    retry = setTimeout(() => { void serialized() }, delayMs)
+    retry.unref()
   }
   const serialized = (): Promise<void> => {
     running = (running ?? Promise.resolve()).then(check, check)
     return running
   }
   watchFile(opts.file, { interval: opts.intervalMs ?? 1000, persistent: false }, () => { void serialized() })
-  return { check: serialized, stop: () => unwatchFile(opts.file) }
+  return {
+    check: serialized,
+    stop: () => {
+      stopped = true
+      clearTimeout(retry)
+      unwatchFile(opts.file)
+    },
+  }
 }

@@ -46,6 +46,11 @@ export interface LimitsOptions {
   redis: Redis | undefined
   log: Logger
   onEvent?: (e: LimiterEvent) => void
+  /**
+   * The in-memory counters, when they must outlive this guard: the gateway keeps one store across
+   * config reloads, so windows and in-flight slots are not reset by a reload. Left open by close().
+   */
+  memory?: MemoryStore
 }
 
 /** How long after a Redis failure requests skip it before probing again (a hung server would otherwise cost the 1 s reply deadline per request). */
@@ -73,7 +78,7 @@ export function settledTokens(outcome: CallOutcome, reserved: number, promptToke
 export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
   const { config, redis, log } = opts
   const resolver = createScopeResolver(config, config.redis.key_prefix)
-  const memory: MemoryStore = createMemoryStore()
+  const memory: MemoryStore = opts.memory ?? createMemoryStore()
   const leases = config.redis.leases
   const shared: RedisStore | undefined = redis
     ? createRedisStore(redis, config.routing.timeouts.total_ms + SLOT_MARGIN_MS, leases.enabled ? { divisor: leases.divisor, maxBlock: leases.max_block, ttlMs: leases.ttl_ms } : undefined, log)
@@ -214,7 +219,7 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
       return { ...stats, settleBacklog: backlog?.queued ?? 0, settlesDropped: backlog?.dropped ?? 0, rateLimited: { ...stats.rateLimited } }
     },
     async close() {
-      memory.close()
+      if (!opts.memory) memory.close()
       unloadScripts?.()
       redis?.off('ready', onReady)
       // Unused lease credits and leased slots go back to Redis (best effort: they expire anyway).

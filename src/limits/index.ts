@@ -10,6 +10,7 @@ import type { Guard } from '../core/ports.ts'
 import type { Target } from '../routing/deployments.ts'
 import type { TargetHealth } from '../routing/health.ts'
 import { createLimitsGuard, type LimiterEvent, type LimiterStats } from './guard.ts'
+import type { MemoryStore } from './memory-store.ts'
 import { withUpstreamLimits } from './upstream-limits.ts'
 
 export type { LimiterEvent, LimiterStats } from './guard.ts'
@@ -30,10 +31,12 @@ export interface CreateLimitsOptions {
   health: TargetHealth
   /** Called on each 429 and on each Redis transition (for metrics). */
   onEvent?: (e: LimiterEvent) => void
+  /** In-memory counters that outlive this runtime (config reloads); see LimitsOptions.memory. */
+  memory?: MemoryStore
 }
 
 export function createLimits(opts: CreateLimitsOptions): Limits {
-  const guard = createLimitsGuard({ config: opts.config, redis: opts.redis, log: opts.log, onEvent: opts.onEvent })
+  const guard = createLimitsGuard({ config: opts.config, redis: opts.redis, log: opts.log, onEvent: opts.onEvent, memory: opts.memory })
   const upstream = withUpstreamLimits(opts.health, opts.targets, opts.redis, opts.config.redis.key_prefix)
   return {
     guards: upstream.guard ? [guard, upstream.guard] : [guard],

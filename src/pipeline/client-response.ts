@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http'
 import { anthropicErrorBody, anthropicStatus, openAIErrorBody, type GatewayError } from '../core/errors.ts'
-import type { IngressFormat } from '../core/call.ts'
+import type { IngressFormat, Operation } from '../core/call.ts'
 
 const LONGEST_SDK_WAIT_S = 60
 
@@ -33,7 +33,17 @@ export function sendBody(res: ServerResponse, status: number, contentType: strin
   res.end(body)
 }
 
-/** Mid-stream failure, after bytes were sent: an error event in the client's format, then the end. */
-export function streamErrorEvent(err: GatewayError, ingress: IngressFormat): string {
-  return ingress === 'anthropic' ? `event: error\ndata: ${anthropicErrorBody(err)}\n\n` : `data: ${openAIErrorBody(err)}\n\n`
+/**
+ * Mid-stream failure, after bytes were sent: an error event in the client's format, then the end.
+ * `op` is the vendor operation relayed: a Responses stream passed through as is gets the Responses
+ * API's `error` event (its code, message and param, and the `error` object the SDKs raise from),
+ * not a Chat Completions one.
+ */
+export function streamErrorEvent(err: GatewayError, ingress: IngressFormat, op?: Operation): string {
+  if (ingress === 'anthropic') return `event: error\ndata: ${anthropicErrorBody(err)}\n\n`
+  if (op === 'responses') {
+    const error = { type: err.type, code: err.code, message: err.message, param: err.param }
+    return `event: error\ndata: ${JSON.stringify({ type: 'error', code: err.code, message: err.message, param: err.param, error })}\n\n`
+  }
+  return `data: ${openAIErrorBody(err)}\n\n`
 }

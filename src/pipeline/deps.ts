@@ -6,6 +6,7 @@ import type { Operation } from '../core/call.ts'
 import type { IngressCodec } from '../ingress/types.ts'
 import type { ConversationStore } from '../responses-store/types.ts'
 import type { Deployments } from '../routing/deployments.ts'
+import type { InFlightCalls } from './shutdown.ts'
 
 export type { TargetHealth } from '../routing/health.ts'
 import type { TargetHealth } from '../routing/health.ts'
@@ -24,5 +25,7 @@ export interface PipelineDeps {
   codecs: Partial<Record<Operation, IngressCodec>>
   /** Responses the gateway keeps for previous_response_id on translated targets (absent = off). */
   conversations?: ConversationStore
+  /** The calls in progress, across config runtimes, so shutdown can end them (shutdown.ts). */
+  inflight?: InFlightCalls
   log: Logger
 }

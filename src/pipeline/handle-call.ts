@@ -23,6 +23,7 @@ import { estimatePromptTokens } from './estimate.ts'
 import { sendBody, sendError } from './client-response.ts'
 import { finalError } from './upstream-error.ts'
 import { runAttempt, type AttemptSuccess, type ResponseState } from './run-attempt.ts'
+import { SHUTDOWN, shuttingDown } from './shutdown.ts'
 
 export interface Route {
   operation: Operation
@@ -75,6 +76,7 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     }
   }
   res.on('close', onClose)
+  deps.inflight?.add(abort)
 
   try {
     // Awaited only when a promise (a store lookup): each needless await is a microtask-queue trip.
@@ -175,6 +177,7 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     }
     if (!success && !state.committed && !clientAborted) {
       const reason = abort.signal.reason
+      if (reason === SHUTDOWN) throw shuttingDown()
       if (reason instanceof TransportError && reason.failure === 'total_timeout') reported = { kind: 'transport', failure: 'total_timeout' }
       throw finalError(reported ?? noHealthyUpstream(publicModel, deps.config, deps.deployments.targets, deps.health), lastProvider)
     }
@@ -190,6 +193,7 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     if (!clientAborted) sendError(res, failure, route.ingress, { ...state.headers, ...tried, 'x-switchboard-attempts': String(attempts.length) })
   } finally {
     res.off('close', onClose)
+    deps.inflight?.delete(abort)
     const durationMs = performance.now() - t0
     const outcome: CallOutcome = {
       status: failure ? failure.status : clientAborted && !success ? 499 : 200,

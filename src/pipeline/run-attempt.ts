@@ -21,6 +21,7 @@ import type { IngressCodec, StreamEncoder } from '../ingress/types.ts'
 import type { PipelineDeps } from './deps.ts'
 import type { Route } from './handle-call.ts'
 import { sendBody, streamErrorEvent } from './client-response.ts'
+import { SHUTDOWN, shuttingDown } from './shutdown.ts'
 import { scrubSecrets, scrubVendorError, vendorErrorToClient } from './upstream-error.ts'
 import { vendorSecrets } from '../providers/secrets.ts'
 import { estimatePromptTokens } from './estimate.ts'
@@ -368,9 +369,11 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     // Bytes already went out: end the stream with an error event in the client's format.
     const gerr = vendorError
       ? vendorErrorToClient(vendorError, provider.name)
-      : new GatewayError({ status: 502, code: failure.kind === 'transport' && failure.failure === 'idle_timeout' ? 'upstream_timeout' : 'upstream_error', message: `The vendor stream broke after it started (${failure.kind === 'transport' ? failure.failure.replace(/_/g, ' ') : 'error'}).` })
+      : ctx.signal.reason === SHUTDOWN
+        ? shuttingDown()
+        : new GatewayError({ status: 502, code: failure.kind === 'transport' && failure.failure === 'idle_timeout' ? 'upstream_timeout' : 'upstream_error', message: `The vendor stream broke after it started (${failure.kind === 'transport' ? failure.failure.replace(/_/g, ' ') : 'error'}).` })
     if (!res.destroyed) {
-      res.write(encoder ? encoder.error(gerr) : streamErrorEvent(gerr, ctx.route.ingress))
+      res.write(encoder ? encoder.error(gerr) : streamErrorEvent(gerr, ctx.route.ingress, how.op))
       res.end()
     }
     const label = failure.kind === 'provider' ? failure.error.kind : failure.kind === 'transport' ? failure.failure : 'unavailable'

@@ -65,7 +65,7 @@ teams:
     gw = await start()
   })
   afterAll(async () => {
-    proxy?.restore()
+    await proxy?.restore()
     await gw?.stop()
     await vendor?.close()
     await proxy?.close()
@@ -78,10 +78,10 @@ teams:
   it('keeps trying within the grace period: a store back after 2 s gets every queued row', { timeout: 30_000 }, async () => {
     expect(await ask('a-first')).toBe(200)
     await expect.poll(rows, { timeout: 5000 }).toEqual(['a-first'])
-    proxy.cut()
+    await proxy.cut()
     const during = ids('a', 20)
     for (const id of during) expect(await ask(id)).toBe(200)
-    const back = setTimeout(() => proxy.restore(), 2000)
+    const back = setTimeout(() => void proxy.restore(), 2000)
     const t0 = performance.now()
     await gw!.shutdown(15_000)
     gw = undefined
@@ -94,11 +94,11 @@ teams:
   })
 
   it('spills what the store has not taken by the end of the grace, and the next start writes it once', { timeout: 40_000 }, async () => {
-    proxy.restore()
+    await proxy.restore()
     gw = await start()
     expect(await ask('b-first')).toBe(200)
     await expect.poll(rows, { timeout: 5000 }).toContain('b-first')
-    proxy.cut()
+    await proxy.cut()
     const during = ids('b', 10)
     for (const id of during) expect(await ask(id)).toBe(200)
     await gw.shutdown(1000)
@@ -115,7 +115,7 @@ teams:
     expect(text.trim().split('\n')).toHaveLength(1 + during.length)
 
     // The next start (the store is back) writes the rows and deletes the file.
-    proxy.restore()
+    await proxy.restore()
     gw = await start()
     await expect.poll(rows, { timeout: 10_000 }).toEqual([...written, ...during].sort())
     await expect.poll(() => existsSync(path), { timeout: 5000 }).toBe(false)
