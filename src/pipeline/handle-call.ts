@@ -97,6 +97,9 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     const history = expanding ? await expanding : undefined
     const runId = runIdFrom(req.headers)
     if (runId) state.headers['x-switchboard-run-id'] = runId
+    // A request's own fallbacks must be models the key may use (the configured ones are the operator's choice).
+    const asked = requestFallbacksFrom(req.headers)
+    const requestFallbacks = asked.length === 0 ? asked : asked.filter((m) => anyGlobMatches(principal!.keyModels, m) && anyGlobMatches(principal!.teamModels, m))
     call = {
       requestId,
       operation: route.operation,
@@ -112,6 +115,7 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
       // A forwarded body that is not JSON (audio, files) holds no prompt to estimate.
       estimatedInputTokens: forwarded && !forwarded.json ? 0 : estimatePromptTokens(history?.raw ?? raw),
       maxOutputTokens: parsed.maxOutputTokens ?? model.default_max_output_tokens ?? deps.config.routing.default_max_output_tokens,
+      requestFallbacks,
       startedAt,
     }
     observer = deps.observability.startRequest(call)
@@ -137,14 +141,12 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     state.headers['x-switchboard-cache'] = cache
 
     const totalMs = requestTotalMs(deps.config, publicModel)
-    const asked = requestFallbacksFrom(req.headers)
     const plan = createPlan(publicModel, {
       deadline: Date.now() + totalMs,
       config: deps.config,
       targets: deps.deployments.targets,
       order: deps.health.order,
-      // A request's own fallbacks must be models the key may use (the configured ones are the operator's choice).
-      requestFallbacks: asked.length === 0 ? asked : asked.filter((m) => anyGlobMatches(call!.principal.keyModels, m) && anyGlobMatches(call!.principal.teamModels, m)),
+      requestFallbacks,
     })
     const totalTimer = setTimeout(() => abort.abort(new TransportError('total_timeout', 'the request exceeded its total timeout')), totalMs)
     let last: AttemptFailure | undefined
