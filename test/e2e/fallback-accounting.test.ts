@@ -1,14 +1,16 @@
 /**
- * Budgets follow a call to whichever model the routing plan moves it to. The budget reservation
- * priced only the model's targets and its `fallbacks`: calls that moved to a dear model through
- * `context_window_fallbacks`, `content_policy_fallbacks` or the client's x-switchboard-fallbacks
- * spent a $0.50 budget to $1.80. Through the real gateway and a stand-in vendor.
+ * Budgets and per-model limits follow a call to whichever model the routing plan moves it to.
+ * The budget reservation priced only the model's targets and its `fallbacks`: calls that moved to
+ * a dear model through `context_window_fallbacks`, `content_policy_fallbacks` or the client's
+ * x-switchboard-fallbacks spent a $0.50 budget to $1.80. And the limits guard reserved only for
+ * the model asked for, so a fallback model's rpm (team model_limits, models.<m>.limits) admitted
+ * every call that fell back to it. Through the real gateway and a stand-in vendor.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chatCompletion, json, startStandIn, type Handler, type StandIn } from '../helpers/stand-in.ts'
 import { runId, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { ADMIN_KEY, admin } from './ledger-support.ts'
-import { REDIS_URL, redisAvailable } from '../unit/limits/support.ts'
+import { awayFromBoundary, REDIS_URL, redisAvailable } from '../unit/limits/support.ts'
 
 const DEAR_USAGE = { prompt_tokens: 10, completion_tokens: 1000, total_tokens: 1010 }
 
@@ -99,6 +101,42 @@ teams:
           expect(spent).toBeCloseTo(6 * 0.07515, 6)
         })
       }
+    })
+
+    describe("a fallback model's own limits apply when the plan moves to it", () => {
+      it("team model_limits of the fallback (rpm 3): three calls fall back, the rest get that limit's 429", async () => {
+        await awayFromBoundary(60_000, 10_000)
+        const results: Array<Awaited<ReturnType<typeof call>>> = []
+        for (let i = 0; i < 6; i++) results.push(await call('lim', 'cheap', { 'x-switchboard-fallbacks': 'dear' }))
+        expect(results.slice(0, 3).map((r) => [r.status, r.served])).toEqual([[200, 'dear-up'], [200, 'dear-up'], [200, 'dear-up']])
+        for (const r of results.slice(3)) {
+          expect(r.status).toBe(429)
+          expect(r.code).toBe('rate_limit_exceeded')
+          expect(r.message).toContain('Rate limit of 3 requests per minute reached for team lim on model dear')
+        }
+        // The fallback calls count in the same counter as calls that ask for dear itself.
+        expect((await call('lim', 'dear')).status).toBe(429)
+      })
+
+      it('models.<m>.limits of a configured fallback (rpm 2 per key) applies to the calls that reach it', async () => {
+        await awayFromBoundary(60_000, 10_000)
+        const results = await Promise.all(Array.from({ length: 5 }, () => call('klim', 'cheap-fb')))
+        expect(results.filter((r) => r.status === 200 && r.served === 'dear-up')).toHaveLength(2)
+        const refused = results.filter((r) => r.status === 429)
+        expect(refused).toHaveLength(3)
+        for (const r of refused) expect(r.message).toContain('key k (team klim) on model dear-keyed')
+      })
+
+      it("a call that never leaves its model does not touch its fallbacks' limits", async () => {
+        // dear-keyed's rpm 2 is spent for this key this minute (above); dear's own target answers.
+        const ok = await fetch(`${gw.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key('klim')}`, 'content-type': 'application/json', 'x-switchboard-fallbacks': 'dear-keyed' },
+          body: JSON.stringify({ model: 'dear', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
+        })
+        expect(ok.status).toBe(200)
+        expect(ok.headers.get('x-switchboard-model')).toBe('dear-up')
+      })
     })
   })
 }
