@@ -49,8 +49,42 @@ export function createPricing(config: Config, warn: Warn, catalog: Catalog = loa
     return p
   }
 
-  // Each target of a model and of its fallbacks may price differently: reserve for the dearest.
-  const worstCache = new Map<string, Array<ModelPrice | undefined>>()
+  // The prices of a model's own targets, resolved once per configured model (a bounded set; a name
+  // the config does not know has none and is not kept).
+  const targetPrices = new Map<string, Array<ModelPrice | undefined>>()
+  const pricesOf = (model: string): Array<ModelPrice | undefined> => {
+    let prices = targetPrices.get(model)
+    if (!prices) {
+      const m = config.models[model]
+      if (!m) return []
+      prices = m.targets.map((t) => priceOf(model, t.provider, t.model))
+      targetPrices.set(model, prices)
+    }
+    return prices
+  }
+  // Every model the routing plan may reach from this one (routing/plan.ts): its targets, its
+  // `fallbacks`, and the context-window and content-policy fallbacks it jumps to on those errors.
+  // A reservation priced at fewer than all of them let calls that moved to a dearer model overrun
+  // a budget (a $0.50 budget ended at $1.80).
+  const reachable = new Map<string, Array<ModelPrice | undefined>>()
+  const reachableFrom = (model: string): Array<ModelPrice | undefined> => {
+    let prices = reachable.get(model)
+    if (!prices) {
+      const m = config.models[model]
+      const names = new Set([model, ...(m?.fallbacks ?? []), ...(m?.context_window_fallbacks ?? []), ...(m?.content_policy_fallbacks ?? [])])
+      prices = [...names].flatMap(pricesOf)
+      if (m) reachable.set(model, prices)
+    }
+    return prices
+  }
+  const dearest = (prices: ReadonlyArray<ModelPrice | undefined>, call: CallInfo, worst: number | null): number | null => {
+    for (const p of prices) {
+      if (!p) continue
+      const c = worstCaseOf(p, call.estimatedInputTokens, call.maxOutputTokens)
+      if (worst === null || c > worst) worst = c
+    }
+    return worst
+  }
 
   return {
     priceOf,
@@ -59,21 +93,9 @@ export function createPricing(config: Config, warn: Warn, catalog: Catalog = loa
       return p ? costOf(p, usage) : null
     },
     worstCase(publicModel: string, call: CallInfo): number | null {
-      let prices = worstCache.get(publicModel)
-      if (!prices) {
-        const m = config.models[publicModel]
-        prices = [
-          ...(m?.targets ?? []).map((t) => priceOf(publicModel, t.provider, t.model)),
-          ...(m?.fallbacks ?? []).flatMap((fb) => (config.models[fb]?.targets ?? []).map((t) => priceOf(fb, t.provider, t.model))),
-        ]
-        worstCache.set(publicModel, prices)
-      }
-      let worst: number | null = null
-      for (const p of prices) {
-        if (!p) continue
-        const c = worstCaseOf(p, call.estimatedInputTokens, call.maxOutputTokens)
-        if (worst === null || c > worst) worst = c
-      }
+      let worst = dearest(reachableFrom(publicModel), call, null)
+      // The client's own fallbacks (x-switchboard-fallbacks, those its key may use) are reached too.
+      if (call.requestFallbacks) for (const m of call.requestFallbacks) worst = dearest(pricesOf(m), call, worst)
       return worst
     },
   }

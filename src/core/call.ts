@@ -71,6 +71,11 @@ export interface CallInfo {
   estimatedInputTokens: number
   /** The output cap used for reservations: the request's max tokens or the configured default. */
   maxOutputTokens: number
+  /**
+   * The client's own fallback models (x-switchboard-fallbacks), those its key and team may use:
+   * the routing plan tries them, so budgets price them. Unset or empty when there are none.
+   */
+  requestFallbacks?: readonly string[]
   startedAt: number
 }
 

@@ -25,6 +25,11 @@ export interface Reservation {
 export interface Guard {
   readonly name: string
   reserve(call: CallInfo): Reservation | undefined | Promise<Reservation | undefined>
+  /**
+   * What applies to a fallback model alone (its per-model limits), reserved when the routing plan
+   * moves to it, before its first attempt; refuses like reserve(). Settled with the call.
+   */
+  reserveFallback?(call: CallInfo, model: string): Reservation | undefined | Promise<Reservation | undefined>
 }
 
 /** A cached response, replayable in the shape it was produced. */

@@ -3,6 +3,7 @@
  * sums budgets start from. Filters are bound parameters; grouping columns come from a fixed table.
  */
 import type { SqlDb, SqlValue } from '../stores/sql.ts'
+import { ROLLUP_BUCKET_MS } from './schema.ts'
 
 export const GROUPS = { team: 'team', key: 'key_id', model: 'requested_model', provider: 'provider', run: 'run_id', day: 'day' } as const
 export type GroupBy = keyof typeof GROUPS
@@ -155,18 +156,27 @@ function toRecord(r: Record<string, unknown>): LedgerRecord {
   }
 }
 
-/** The spend a budget scope starts from: the ledger's cost since the period began. */
+/**
+ * The spend a budget scope starts from: the ledger's cost since the period began, plus the spend
+ * retention rolled up from rows it deleted (ledger/retention.ts). One statement, so one snapshot:
+ * a row is counted in the ledger or in the roll-up, never both nor neither.
+ */
 export async function spentSince(db: SqlDb, where: { team?: string; keyId?: string; runId?: string }, fromMs: number): Promise<number> {
   const conds = ['ts >= $1']
+  // A bucket that overlaps the period counts whole: exact for every period start (a bucket start),
+  // and a call too many rather than too few otherwise.
+  const rolled = [`bucket > $1 - ${ROLLUP_BUCKET_MS}`]
   const params: SqlValue[] = [fromMs]
   const add = (col: string, v: string | undefined) => {
     if (v === undefined) return
     params.push(v)
     conds.push(`${col} = $${params.length}`)
+    rolled.push(`${col} = $${params.length}`)
   }
   add('team', where.team)
   add('key_id', where.keyId)
   add('run_id', where.runId)
-  const rows = await db.query(`SELECT SUM(cost_usd) AS usd FROM ledger WHERE ${conds.join(' AND ')}`, params)
+  const rows = await db.query(`SELECT (SELECT COALESCE(SUM(cost_usd), 0) FROM ledger WHERE ${conds.join(' AND ')})
+    + (SELECT COALESCE(SUM(cost_usd), 0) FROM ledger_rollup WHERE ${rolled.join(' AND ')}) AS usd`, params)
   return Number(rows[0]?.usd ?? 0)
 }

@@ -86,7 +86,35 @@ async function createLedger(db: SqlDb): Promise<void> {
     if (db.dialect === 'postgres') await db.exec(`ALTER TABLE ledger ADD COLUMN IF NOT EXISTS ${column} ${type}`)
     else if (!(await db.query<{ name: string }>('PRAGMA table_info(ledger)')).some((c) => c.name === column)) await db.exec(`ALTER TABLE ledger ADD COLUMN ${column} ${type}`)
   }
+  await createRollup(db)
 }
+
+/**
+ * The spend of ledger rows that retention deleted, per team, key, run ('' for none) and
+ * ROLLUP_BUCKET_MS span (ledger/retention.ts), which retention never deletes: budget counters
+ * start from the ledger plus this (ledger/queries.ts spentSince), so a `period: total` budget, a
+ * monthly one under a shorter retention, or a run cap still knows what old calls spent.
+ */
+async function createRollup(db: SqlDb): Promise<void> {
+  await db.exec(`
+    CREATE TABLE IF NOT EXISTS ledger_rollup (
+      team TEXT NOT NULL,
+      key_id TEXT NOT NULL,
+      run_id TEXT NOT NULL,
+      bucket BIGINT NOT NULL,
+      cost_usd DOUBLE PRECISION NOT NULL,
+      PRIMARY KEY (team, key_id, run_id, bucket)
+    );
+    CREATE INDEX IF NOT EXISTS ledger_rollup_key ON ledger_rollup (key_id, bucket);
+    CREATE INDEX IF NOT EXISTS ledger_rollup_run ON ledger_rollup (run_id, bucket);
+  `)
+}
+
+/**
+ * The span a roll-up row covers. Budget periods start at local midnight, and every time zone in use
+ * is a whole number of 15 minutes from UTC, so a period start is always a bucket start.
+ */
+export const ROLLUP_BUCKET_MS = 15 * 60_000
 
 /** `client`: the calling program (x-client-app, else user-agent), e.g. claude-cli/2.0.14 or codex_cli_rs/0.50.0. */
 const ADDED_COLUMNS: ReadonlyArray<readonly [string, string]> = [['client', 'TEXT']]

@@ -204,16 +204,20 @@ export function createLimitsGuard(opts: LimitsOptions): LimitsGuard {
     return reserveLocally(plan, tokens, call.estimatedInputTokens)
   }
 
+  const reserveFor = (call: CallInfo, plan: ScopePlan | undefined): Reservation | undefined | Promise<Reservation | undefined> => {
+    if (!plan) return undefined
+    const tokens = call.estimatedInputTokens + call.maxOutputTokens
+    if (!shared) return reserveLocally(plan, tokens, call.estimatedInputTokens)
+    return reserveShared(shared, call, plan, tokens)
+  }
+
   return {
     name: 'limits',
     // Synchronous when nothing applies or the decision is local (memory): no promise per call.
-    reserve(call: CallInfo): Reservation | undefined | Promise<Reservation | undefined> {
-      const plan = resolver.resolve(call.principal, call.publicModel)
-      if (!plan) return undefined
-      const tokens = call.estimatedInputTokens + call.maxOutputTokens
-      if (!shared) return reserveLocally(plan, tokens, call.estimatedInputTokens)
-      return reserveShared(shared, call, plan, tokens)
-    },
+    reserve: (call) => reserveFor(call, resolver.resolve(call.principal, call.publicModel)),
+    // A fallback model's own limits, before the plan's first attempt on it (the key's and the
+    // team's were reserved with the call): without this its rpm admitted every fallback call.
+    reserveFallback: (call, model) => reserveFor(call, resolver.resolveModel(call.principal, model)),
     stats: () => {
       const backlog = shared?.backlog()
       return { ...stats, settleBacklog: backlog?.queued ?? 0, settlesDropped: backlog?.dropped ?? 0, rateLimited: { ...stats.rateLimited } }

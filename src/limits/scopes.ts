@@ -44,6 +44,8 @@ export interface ScopePlan {
 export interface ScopeResolver {
   /** The scopes for this caller and model, or undefined when no limit applies (the fast path). */
   resolve(principal: Principal, model: string): ScopePlan | undefined
+  /** Only the per-model scopes (key_model, team_model): a fallback model's, the caller's own being reserved already. */
+  resolveModel(principal: Principal, model: string): ScopePlan | undefined
 }
 
 const toArray = (l: KeyLimits | undefined): number[] | undefined => {
@@ -95,28 +97,45 @@ export function createScopeResolver(config: Config, prefix: string): ScopeResolv
         daily: limits[RPD]! > 0 || limits[TPD]! > 0,
       })
     }
-    if (scopes.length === 0) return null
-    return {
-      scopes,
-      tokens: scopes.some((s) => s.limits[TPM]! > 0 || s.limits[TPD]! > 0),
-      concurrency: scopes.some((s) => s.limits[CONC]! > 0),
-    }
+    return planOf(scopes)
   }
 
+  const resolve = (principal: Principal, model: string): ScopePlan | undefined => {
+    let byModel = cache.get(principal)
+    if (!byModel) {
+      byModel = new Map()
+      cache.set(principal, byModel)
+    }
+    let plan = byModel.get(model)
+    if (plan === undefined) {
+      plan = build(principal, model)
+      // Models are a configured, bounded set; the guard above only sees configured names.
+      byModel.set(model, plan)
+    }
+    return plan ?? undefined
+  }
+  const modelOnly = new WeakMap<ScopePlan, ScopePlan | null>()
+
   return {
-    resolve(principal, model) {
-      let byModel = cache.get(principal)
-      if (!byModel) {
-        byModel = new Map()
-        cache.set(principal, byModel)
-      }
-      let plan = byModel.get(model)
+    resolve,
+    resolveModel(principal, model) {
+      const full = resolve(principal, model)
+      if (!full) return undefined
+      let plan = modelOnly.get(full)
       if (plan === undefined) {
-        plan = build(principal, model)
-        // Models are a configured, bounded set; the guard above only sees configured names.
-        byModel.set(model, plan)
+        plan = planOf(full.scopes.filter((s) => s.kind === 'key_model' || s.kind === 'team_model'))
+        modelOnly.set(full, plan)
       }
       return plan ?? undefined
     },
+  }
+}
+
+function planOf(scopes: Scope[]): ScopePlan | null {
+  if (scopes.length === 0) return null
+  return {
+    scopes,
+    tokens: scopes.some((s) => s.limits[TPM]! > 0 || s.limits[TPD]! > 0),
+    concurrency: scopes.some((s) => s.limits[CONC]! > 0),
   }
 }

@@ -102,6 +102,9 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     const history = expanding ? await expanding : undefined
     const runId = runIdFrom(req.headers)
     if (runId) state.headers['x-switchboard-run-id'] = runId
+    // A request's own fallbacks must be models the key may use (the configured ones are the operator's choice).
+    const asked = requestFallbacksFrom(req.headers)
+    const requestFallbacks = asked.length === 0 ? asked : asked.filter((m) => anyGlobMatches(principal!.keyModels, m) && anyGlobMatches(principal!.teamModels, m))
     call = {
       requestId,
       operation: route.operation,
@@ -117,6 +120,7 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
       // A forwarded body that is not JSON (audio, files) holds no prompt to estimate.
       estimatedInputTokens: forwarded && !forwarded.json ? 0 : estimatePromptTokens(history?.raw ?? raw),
       maxOutputTokens: parsed.maxOutputTokens ?? model.default_max_output_tokens ?? deps.config.routing.default_max_output_tokens,
+      requestFallbacks,
       startedAt,
     }
     observer = deps.observability.startRequest(call)
@@ -142,23 +146,37 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
     state.headers['x-switchboard-cache'] = cache
 
     const totalMs = requestTotalMs(deps.config, publicModel)
-    const asked = requestFallbacksFrom(req.headers)
     const plan = createPlan(publicModel, {
       deadline: Date.now() + totalMs,
       config: deps.config,
       targets: deps.deployments.targets,
       order: deps.health.order,
-      // A request's own fallbacks must be models the key may use (the configured ones are the operator's choice).
-      requestFallbacks: asked.length === 0 ? asked : asked.filter((m) => anyGlobMatches(call!.principal.keyModels, m) && anyGlobMatches(call!.principal.teamModels, m)),
+      requestFallbacks,
     })
     const totalTimer = setTimeout(() => abort.abort(new TransportError('total_timeout', 'the request exceeded its total timeout')), totalMs)
     let last: AttemptFailure | undefined
     let reported: AttemptFailure | undefined
     let lastProvider: string | undefined
+    // Fallback models the plan reached, and what their own limits answered (a refusal, or nothing).
+    let fallbacks: Map<string, GatewayError | undefined> | undefined
+    let fallbackRefusal: GatewayError | undefined
     try {
       for (let step = plan.next(); step; step = plan.next(last)) {
         if (step.delayMs > 0) await sleep(step.delayMs, abort.signal)
         if (abort.signal.aborted) break
+        // A fallback model's own limits are reserved before its first attempt; a model they refuse
+        // is skipped. Calls that stay on their model (nearly all) never get here.
+        const stepModel = step.target.publicModel
+        if (stepModel !== publicModel) {
+          fallbacks ??= new Map()
+          if (!fallbacks.has(stepModel)) fallbacks.set(stepModel, await reserveFallback(deps.guards, call, stepModel, reservations))
+          const refusal = fallbacks.get(stepModel)
+          if (refusal) {
+            fallbackRefusal = refusal
+            last = { kind: 'unavailable', reason: refusal.message }
+            continue
+          }
+        }
         const result = await runAttempt(deps, { call, route, step, res, state, signal: abort.signal, observer, attempts, collect: cache === 'miss' })
         if (result.ok) {
           success = result
@@ -179,6 +197,9 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
       const reason = abort.signal.reason
       if (reason === SHUTDOWN) throw shuttingDown()
       if (reason instanceof TransportError && reason.failure === 'total_timeout') reported = { kind: 'transport', failure: 'total_timeout' }
+      // A fallback that would have served but for its limits: the client hears that limit's 429
+      // (with its retry-after), which says when the call can pass.
+      if (fallbackRefusal) throw fallbackRefusal
       throw finalError(reported ?? noHealthyUpstream(publicModel, deps.config, deps.deployments.targets, deps.health), lastProvider)
     }
     if (success && cache === 'miss' && deps.cache && success.cacheable) {
@@ -254,6 +275,23 @@ function reserveAll(guards: PipelineDeps['guards'], call: CallInfo, into: Reserv
     }
     if (refusal) throw refusal.reason
   })
+}
+
+/**
+ * Reserves a fallback model's own limits with every guard that has some; a refusal is returned,
+ * not thrown, so the plan moves past that model. Reservations join the call's, settled with it.
+ */
+async function reserveFallback(guards: PipelineDeps['guards'], call: CallInfo, model: string, into: Reservation[]): Promise<GatewayError | undefined> {
+  for (const g of guards) {
+    if (!g.reserveFallback) continue
+    try {
+      const r = await g.reserveFallback(call, model)
+      if (r) into.push(r)
+    } catch (err) {
+      return toGatewayError(err)
+    }
+  }
+  return undefined
 }
 
 function keep(r: Reservation | undefined, into: Reservation[], headers: Record<string, string>): void {

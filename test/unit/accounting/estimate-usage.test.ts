@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { readFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import { get_encoding } from 'tiktoken'
-import { estimateUsage } from '../../../src/accounting/estimate-usage.ts'
+import { countTokens, estimateUsage, SAMPLE_BYTES, SEGMENT_CHARS } from '../../../src/accounting/estimate-usage.ts'
 import type { CallInfo, CallOutcome } from '../../../src/core/call.ts'
 
 const callWith = (content: string): CallInfo => ({
@@ -32,5 +34,30 @@ describe('estimated usage (tiktoken o200k_base)', () => {
     enc.free()
     const u = await estimateUsage(callWith(text), aborted())
     expect(u.inputTokens).toBe(expected)
+  })
+
+  it('hands the encoder no piece over SEGMENT_CHARS and no more than SAMPLE_BYTES, whatever the size', () => {
+    const seen: string[] = []
+    const counting = { encode_ordinary: (t: string) => { seen.push(t); return { length: Math.ceil(t.length / 4) } } }
+    for (const texts of [['a'.repeat(2_000_000)], ['漢字'.repeat(500_000)], ['x'.repeat(10), '😀'.repeat(300_000), ' '.repeat(100)], Array.from({ length: 5000 }, (_, i) => `message ${i} `.repeat(30))]) {
+      seen.length = 0
+      countTokens(counting, texts)
+      expect(Math.max(...seen.map((t) => t.length))).toBeLessThanOrEqual(SEGMENT_CHARS)
+      expect(seen.reduce((n, t) => n + Buffer.byteLength(t), 0)).toBeLessThanOrEqual(SAMPLE_BYTES)
+      // Calls are bounded too: each takes at least half a segment, or all that was left of a text or window.
+      expect(seen.length).toBeLessThanOrEqual(SAMPLE_BYTES / (SEGMENT_CHARS / 2) + 2 * 16 + texts.length)
+    }
+  })
+
+  it('extrapolates a sampled prompt to within a few percent of the exact count', () => {
+    const enc = get_encoding('o200k_base')
+    let code = ''
+    for (const f of ['src/pipeline/handle-call.ts', 'src/routing/plan.ts', 'docs/costs.md']) code += readFileSync(new URL(`../../../${f}`, import.meta.url), 'utf8')
+    const cases = [[code.repeat(4)], [code, randomBytes(60_000).toString('base64'), 'hello world '.repeat(5000)], Array.from({ length: 300 }, (_, i) => code.slice(i * 100, i * 100 + 700))]
+    for (const texts of cases) {
+      const exact = texts.reduce((n, t) => n + enc.encode_ordinary(t).length, 0)
+      expect(Math.abs(countTokens(enc, texts) / exact - 1)).toBeLessThan(0.05)
+    }
+    enc.free()
   })
 })

@@ -38,6 +38,17 @@ describe('scope resolution', () => {
     expect(plan.scopes[1]!.slotsKey).toBe('{sb:t:research}:t:c')
   })
 
+  it("a fallback model's plan holds only its per-model scopes (the key's and team's are the call's)", () => {
+    const plan = resolver.resolveModel(ciBot, 'gpt-4o')!
+    expect(plan.scopes.map((s) => s.kind)).toEqual(['key_model', 'team_model'])
+    expect(plan.scopes).toEqual(resolver.resolve(ciBot, 'gpt-4o')!.scopes.slice(2))
+    expect(plan).toMatchObject({ tokens: true, concurrency: false })
+    expect(resolver.resolveModel(ciBot, 'gpt-4o')).toBe(plan)
+    // Only the team and key limits apply to 'other': nothing to reserve when falling back to it.
+    expect(resolver.resolveModel(ciBot, 'other')).toBeUndefined()
+    expect(resolver.resolveModel(openKey, 'gpt-4o')!.scopes.map((s) => s.kind)).toEqual(['key_model'])
+  })
+
   it('team model limits: exact name beats globs, else the longest glob', () => {
     expect(resolver.resolve(free, 'gpt-4o-mini')!.scopes.at(-1)!.limits).toEqual([0, 0, 7, 0, 0, 0])
     expect(pickModelLimits([['gpt-*', 1], ['gpt-4o*', 2]], 'gpt-4o-x')).toBe(2)
