@@ -42,9 +42,14 @@ export const nonEmpty = (v: string | undefined): string | undefined => (v && v.t
 export const withPath = (base: string, path: string): string => `${base.replace(/\/+$/, '')}${path}`
 
 /**
- * Where traces go: `telemetry.otlp_endpoint` (a base URL, `/v1/traces` appended), else
- * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is), else OTEL_EXPORTER_OTLP_ENDPOINT (+ `/v1/traces`).
+ * Where traces go: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is), else `telemetry.otlp_endpoint`
+ * (a base URL, `/v1/traces` appended), else OTEL_EXPORTER_OTLP_ENDPOINT (+ `/v1/traces`).
  * Undefined = tracing off.
+ *
+ * The signal's own variable comes first, as the OTel exporter spec has it and as metrics already
+ * do: the shipped config (and the Helm values) fill `telemetry.otlp_endpoint` from
+ * `${OTEL_EXPORTER_OTLP_ENDPOINT:-}`, so "config" is often the general variable in disguise, and it
+ * must not hide the more specific one. Config still wins over the general variable when both are set.
  */
 export function traceExportSettings(telemetry: Config['telemetry'], env: Env): TraceExportSettings | undefined {
   if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return undefined
@@ -54,7 +59,8 @@ export function traceExportSettings(telemetry: Config['telemetry'], env: Env): T
   const base = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT)
   // gRPC takes the bare endpoint; the HTTP protocols take the /v1/traces path.
   const path = protocol === 'grpc' ? '' : '/v1/traces'
-  const url = fromConfig ? withPath(fromConfig, path) : signal ?? (base ? withPath(base, path) : undefined)
+  const general = fromConfig ?? base
+  const url = signal ?? (general ? withPath(general, path) : undefined)
   if (!url) return undefined
   const serviceName = telemetry.service_name !== 'switchboard' ? telemetry.service_name : nonEmpty(env.OTEL_SERVICE_NAME) ?? telemetry.service_name
   return { url, protocol, headers: parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS), serviceName, sampler: samplerChoice(env), batchDelayMs: positiveInt(env.OTEL_BSP_SCHEDULE_DELAY) ?? 1000,
