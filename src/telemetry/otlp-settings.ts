@@ -14,6 +14,8 @@ export interface TraceExportSettings {
   protocol: OtlpProtocol
   headers: Record<string, string>
   serviceName: string
+  /** OTEL_RESOURCE_ATTRIBUTES, decoded (service.name left out: serviceName decides it). */
+  resourceAttributes: Record<string, string>
   /** OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, built into an SDK sampler by tracing.ts. */
   sampler: SamplerChoice
   /** OTEL_BSP_SCHEDULE_DELAY: how long spans wait in the batch before export. */
@@ -51,7 +53,7 @@ export const withPath = (base: string, path: string): string => `${base.replace(
  * `${OTEL_EXPORTER_OTLP_ENDPOINT:-}`, so "config" is often the general variable in disguise, and it
  * must not hide the more specific one. Config still wins over the general variable when both are set.
  */
-export function traceExportSettings(telemetry: Config['telemetry'], env: Env): TraceExportSettings | undefined {
+export function traceExportSettings(telemetry: Config['telemetry'], env: Env, warnings: string[] = []): TraceExportSettings | undefined {
   if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return undefined
   const protocol = (nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) ?? nonEmpty(env.OTEL_EXPORTER_OTLP_PROTOCOL) ?? telemetry.otlp_protocol) as OtlpProtocol
   const fromConfig = nonEmpty(telemetry.otlp_endpoint)
@@ -62,8 +64,8 @@ export function traceExportSettings(telemetry: Config['telemetry'], env: Env): T
   const general = fromConfig ?? base
   const url = signal ?? (general ? withPath(general, path) : undefined)
   if (!url) return undefined
-  const serviceName = telemetry.service_name !== 'switchboard' ? telemetry.service_name : nonEmpty(env.OTEL_SERVICE_NAME) ?? telemetry.service_name
-  return { url, protocol, headers: parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS), serviceName, sampler: samplerChoice(env), batchDelayMs: positiveInt(env.OTEL_BSP_SCHEDULE_DELAY) ?? 1000,
+  const resource = resourceFromEnv(telemetry, env, warnings)
+  return { url, protocol, headers: parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS), ...resource, sampler: samplerChoice(env), batchDelayMs: positiveInt(env.OTEL_BSP_SCHEDULE_DELAY) ?? 1000,
     batchSize: positiveInt(env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE) ?? 512,
     queueSize: positiveInt(env.OTEL_BSP_MAX_QUEUE_SIZE) ?? 8192,
   }
@@ -74,6 +76,8 @@ export interface OtlpMetricsSettings {
   protocol: 'http/protobuf' | 'http/json'
   headers: Record<string, string>
   serviceName: string
+  /** As for traces. */
+  resourceAttributes: Record<string, string>
   /** OTEL_METRIC_EXPORT_INTERVAL (default 60000) and OTEL_METRIC_EXPORT_TIMEOUT (default 30000), ms. */
   intervalMs: number
   timeoutMs: number
@@ -88,7 +92,7 @@ export interface OtlpMetricsSettings {
  * OTEL_EXPORTER_OTLP_ENDPOINT) + `/v1/metrics`. Undefined = off (the default). `problem` says why a
  * requested export cannot run (gRPC, or otlp_metrics without a base endpoint).
  */
-export function otlpMetricsSettings(telemetry: Config['telemetry'], env: Env): { settings?: OtlpMetricsSettings; problem?: string } {
+export function otlpMetricsSettings(telemetry: Config['telemetry'], env: Env, warnings: string[] = []): { settings?: OtlpMetricsSettings; problem?: string } {
   if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_METRICS_EXPORTER === 'none') return {}
   const signal = nonEmpty(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT)
   const base = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT)
@@ -104,11 +108,66 @@ export function otlpMetricsSettings(telemetry: Config['telemetry'], env: Env): {
       url,
       protocol,
       headers: parseHeaders(env.OTEL_EXPORTER_OTLP_METRICS_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS),
-      serviceName: telemetry.service_name !== 'switchboard' ? telemetry.service_name : nonEmpty(env.OTEL_SERVICE_NAME) ?? telemetry.service_name,
+      ...resourceFromEnv(telemetry, env, warnings),
       intervalMs: positiveInt(env.OTEL_METRIC_EXPORT_INTERVAL) ?? 60000,
       timeoutMs: positiveInt(env.OTEL_METRIC_EXPORT_TIMEOUT) ?? 30000,
       temporality: pref === 'delta' ? 'delta' : 'cumulative',
     },
+  }
+}
+
+/**
+ * The resource's service.name and the operator's OTEL_RESOURCE_ATTRIBUTES (the Helm chart puts the
+ * pod, namespace, node and service.instance.id there: without them replicas cannot be told apart,
+ * and their cumulative OTLP metrics collide). service.name: `telemetry.service_name` when changed
+ * from its default, else OTEL_SERVICE_NAME, else service.name from OTEL_RESOURCE_ATTRIBUTES (the
+ * spec's order), else `switchboard`.
+ */
+export function resourceFromEnv(telemetry: Config['telemetry'], env: Env, warnings: string[]): { serviceName: string; resourceAttributes: Record<string, string> } {
+  const resourceAttributes = parseResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES, warnings)
+  const fromAttributes = nonEmpty(resourceAttributes['service.name'])
+  delete resourceAttributes['service.name']
+  const serviceName = telemetry.service_name !== 'switchboard' ? telemetry.service_name : nonEmpty(env.OTEL_SERVICE_NAME) ?? fromAttributes ?? telemetry.service_name
+  return { serviceName, resourceAttributes }
+}
+
+/**
+ * The attributes of the exported resource: service.version (the gateway's, unless the operator
+ * names one, as the Helm chart does with the image tag), the operator's attributes, service.name.
+ */
+export function resourceOf(s: { serviceName: string; resourceAttributes: Readonly<Record<string, string>> }, version: string): Record<string, string> {
+  return { 'service.version': version, ...s.resourceAttributes, 'service.name': s.serviceName }
+}
+
+/**
+ * OTEL_RESOURCE_ATTRIBUTES: `key=value,key2=value2`, keys and values percent-decoded. As the spec
+ * says, a value that cannot be decoded is discarded whole (with a warning), never half applied.
+ */
+export function parseResourceAttributes(raw: string | undefined, warnings: string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (raw === undefined || raw.trim() === '') return out
+  for (const pair of raw.split(',')) {
+    if (pair.trim() === '') continue
+    const eq = pair.indexOf('=')
+    const key = eq > 0 ? decoded(pair.slice(0, eq).trim()) : undefined
+    const value = eq > 0 ? decoded(pair.slice(eq + 1).trim()) : undefined
+    if (!key || value === undefined) {
+      // Names the key, never the value.
+      const at = (eq > 0 ? pair.slice(0, eq) : pair).trim().slice(0, 64)
+      warnings.push(`OTEL_RESOURCE_ATTRIBUTES is not a list of key=value pairs with valid percent-encoding (at "${at}"): it is ignored`)
+      return {}
+    }
+    out[key] = value
+  }
+  return out
+}
+
+/** decodeURIComponent, or undefined for a malformed escape (it would throw URIError). */
+function decoded(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return undefined
   }
 }
 

@@ -271,3 +271,36 @@ describe('content capture on', () => {
     expect(JSON.stringify(rx.spans, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).not.toContain(VENDOR_KEY)
   })
 })
+
+describe('the exported resource and endpoint from the standard variables', () => {
+  let rx: OtlpReceiver
+  let gw3: TestGateway
+  beforeAll(async () => {
+    rx = await startOtlpReceiver()
+    // The shipped config's pattern: the general endpoint reaches telemetry.otlp_endpoint through
+    // interpolation. It points at nothing here; the traces endpoint must win.
+    gw3 = await startTestGateway(
+      config(vendor.url, '${OTEL_EXPORTER_OTLP_ENDPOINT:-}').replace(', service_name: sb-trace-test', ''),
+      {
+        OTEL_BSP_SCHEDULE_DELAY: '20',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${rx.url}/v1/traces`,
+        OTEL_SERVICE_NAME: 'sb-env',
+        OTEL_RESOURCE_ATTRIBUTES: 'k8s.pod.name=pod-1,service.instance.id=pod-1,deployment.environment.name=prod%2Ceu,service.version=img-7,service.name=ignored',
+      },
+    )
+  })
+  afterAll(async () => {
+    await gw3?.stop()
+    await rx?.close()
+  })
+
+  it('spans go to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT with OTEL_RESOURCE_ATTRIBUTES merged into the resource', async () => {
+    const { res, runId } = await call({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }, {}, gw3)
+    expect(res.status).toBe(200)
+    const { server, clients } = await spansOf(runId, 1, rx)
+    const want = { 'service.name': 'sb-env', 'service.version': 'img-7', 'k8s.pod.name': 'pod-1', 'service.instance.id': 'pod-1', 'deployment.environment.name': 'prod,eu' }
+    expect(server.resource).toEqual(want)
+    expect(clients[0]!.resource).toEqual(want)
+  })
+})

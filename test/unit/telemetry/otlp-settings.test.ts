@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { otlpMetricsSettings, traceExportSettings } from '../../../src/telemetry/otlp-settings.ts'
+import { otlpMetricsSettings, parseResourceAttributes, resourceOf, traceExportSettings } from '../../../src/telemetry/otlp-settings.ts'
 import { parseConfig } from '../../../src/config/load.ts'
 
 /** The telemetry section as the shipped config and the Helm values write it. */
@@ -23,5 +23,43 @@ describe('trace endpoint precedence', () => {
     // gRPC takes the bare base endpoint.
     expect(traceExportSettings(configured, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })?.url).toBe('http://config:4318')
     expect(traceExportSettings(t, {})).toBeUndefined()
+  })
+})
+
+describe('OTEL_RESOURCE_ATTRIBUTES', () => {
+  const t = shipped({})
+  const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }
+
+  it('is decoded (percent-escapes in keys and values) into the trace and metrics resources', () => {
+    const env = { ...endpoint, OTEL_METRICS_EXPORTER: 'otlp', OTEL_RESOURCE_ATTRIBUTES: 'k8s.pod.name=pod-1, deployment.environment.name=prod%2Ceu ,team%3Dx=a%20b' }
+    const want = { 'k8s.pod.name': 'pod-1', 'deployment.environment.name': 'prod,eu', 'team=x': 'a b' }
+    expect(traceExportSettings(t, env)?.resourceAttributes).toEqual(want)
+    expect(otlpMetricsSettings(t, env).settings?.resourceAttributes).toEqual(want)
+  })
+
+  it('service.name: a changed telemetry.service_name, else OTEL_SERVICE_NAME, else the attribute, else switchboard', () => {
+    const attrs = { ...endpoint, OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-attrs,a=1' }
+    expect(traceExportSettings(t, attrs)).toMatchObject({ serviceName: 'from-attrs', resourceAttributes: { a: '1' } })
+    expect(traceExportSettings(t, { ...attrs, OTEL_SERVICE_NAME: 'from-env' })?.serviceName).toBe('from-env')
+    expect(traceExportSettings({ ...t, service_name: 'from-config' }, { ...attrs, OTEL_SERVICE_NAME: 'from-env' })?.serviceName).toBe('from-config')
+    expect(traceExportSettings(t, endpoint)?.serviceName).toBe('switchboard')
+  })
+
+  it('resourceOf: service.version is the gateway\'s unless the operator names one; service.name is always the resolved one', () => {
+    expect(resourceOf({ serviceName: 'sb', resourceAttributes: { 'k8s.pod.name': 'p' } }, '1.2.3')).toEqual({ 'service.version': '1.2.3', 'k8s.pod.name': 'p', 'service.name': 'sb' })
+    expect(resourceOf({ serviceName: 'sb', resourceAttributes: { 'service.version': 'v9' } }, '1.2.3')['service.version']).toBe('v9')
+  })
+
+  it('a malformed value is discarded whole, with a warning naming the variable (never a start-up crash)', () => {
+    for (const bad of ['a=1,b=%zz', 'a=1,novalue', '=x']) {
+      const warnings: string[] = []
+      expect(parseResourceAttributes(bad, warnings)).toEqual({})
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toContain('OTEL_RESOURCE_ATTRIBUTES')
+    }
+    const warnings: string[] = []
+    expect(parseResourceAttributes(' ', warnings)).toEqual({})
+    expect(parseResourceAttributes('a=1,,b=', warnings)).toEqual({ a: '1', b: '' })
+    expect(warnings).toEqual([])
   })
 })
