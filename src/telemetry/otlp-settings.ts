@@ -54,7 +54,7 @@ export const withPath = (base: string, path: string): string => `${base.replace(
  * must not hide the more specific one. Config still wins over the general variable when both are set.
  */
 export function traceExportSettings(telemetry: Config['telemetry'], env: Env, warnings: string[] = []): TraceExportSettings | undefined {
-  if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return undefined
+  if (sdkDisabled(env) || !exporterAllowsOtlp('OTEL_TRACES_EXPORTER', env.OTEL_TRACES_EXPORTER, warnings, 'tracing is off')) return undefined
   const protocol = (nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) ?? nonEmpty(env.OTEL_EXPORTER_OTLP_PROTOCOL) ?? telemetry.otlp_protocol) as OtlpProtocol
   const fromConfig = nonEmpty(telemetry.otlp_endpoint)
   const signal = nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
@@ -65,7 +65,7 @@ export function traceExportSettings(telemetry: Config['telemetry'], env: Env, wa
   const url = signal ?? (general ? withPath(general, path) : undefined)
   if (!url) return undefined
   const resource = resourceFromEnv(telemetry, env, warnings)
-  return { url, protocol, headers: parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS), ...resource, sampler: samplerChoice(env), batchDelayMs: positiveInt(env.OTEL_BSP_SCHEDULE_DELAY) ?? 1000,
+  return { url, protocol, headers: signalHeaders(env, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', warnings), ...resource, sampler: samplerChoice(env), batchDelayMs: positiveInt(env.OTEL_BSP_SCHEDULE_DELAY) ?? 1000,
     batchSize: positiveInt(env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE) ?? 512,
     queueSize: positiveInt(env.OTEL_BSP_MAX_QUEUE_SIZE) ?? 8192,
   }
@@ -93,10 +93,10 @@ export interface OtlpMetricsSettings {
  * requested export cannot run (gRPC, or otlp_metrics without a base endpoint).
  */
 export function otlpMetricsSettings(telemetry: Config['telemetry'], env: Env, warnings: string[] = []): { settings?: OtlpMetricsSettings; problem?: string } {
-  if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_METRICS_EXPORTER === 'none') return {}
+  if (sdkDisabled(env) || !exporterAllowsOtlp('OTEL_METRICS_EXPORTER', env.OTEL_METRICS_EXPORTER, warnings, 'no OTLP metrics export', ['prometheus'])) return {}
   const signal = nonEmpty(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT)
   const base = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT)
-  const viaEnv = (nonEmpty(env.OTEL_METRICS_EXPORTER) ?? '').split(',').some((e) => e.trim() === 'otlp')
+  const viaEnv = exporterNames(env.OTEL_METRICS_EXPORTER).includes('otlp')
   const traceBase = nonEmpty(telemetry.otlp_endpoint) ?? base
   const url = signal ?? (viaEnv && base ? withPath(base, '/v1/metrics') : telemetry.otlp_metrics && traceBase ? withPath(traceBase, '/v1/metrics') : undefined)
   if (!url) return telemetry.otlp_metrics ? { problem: 'telemetry.otlp_metrics is on but there is no OTLP base endpoint (telemetry.otlp_endpoint or OTEL_EXPORTER_OTLP_ENDPOINT)' } : {}
@@ -107,7 +107,7 @@ export function otlpMetricsSettings(telemetry: Config['telemetry'], env: Env, wa
     settings: {
       url,
       protocol,
-      headers: parseHeaders(env.OTEL_EXPORTER_OTLP_METRICS_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS),
+      headers: signalHeaders(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS', warnings),
       ...resourceFromEnv(telemetry, env, warnings),
       intervalMs: positiveInt(env.OTEL_METRIC_EXPORT_INTERVAL) ?? 60000,
       timeoutMs: positiveInt(env.OTEL_METRIC_EXPORT_TIMEOUT) ?? 30000,
@@ -176,13 +176,59 @@ export function positiveInt(v: string | undefined): number | undefined {
   return v !== undefined && v !== '' && Number.isInteger(n) && n > 0 ? n : undefined
 }
 
-/** OTEL_EXPORTER_OTLP_HEADERS: `key=value,key2=value2`, values URL-encoded. */
-export function parseHeaders(raw: string | undefined): Record<string, string> {
+/** OTEL_SDK_DISABLED: a boolean, which the OTel environment spec reads as "true" in any case. */
+export const sdkDisabled = (env: Env): boolean => (env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true'
+
+/** OTEL_TRACES_EXPORTER / OTEL_METRICS_EXPORTER: a comma-separated list, names compared in lower case. */
+export const exporterNames = (raw: string | undefined): string[] =>
+  (raw ?? '').split(',').map((e) => e.trim().toLowerCase()).filter((e) => e !== '')
+
+/**
+ * Whether an OTEL_*_EXPORTER value lets OTLP export run: unset (OTLP is the spec's default) or a
+ * list naming `otlp`. `none` anywhere turns the signal off. A list of only exporters the gateway
+ * does not have (`console`, `zipkin`...) turns it off too, with a warning: the operator asked for
+ * something else, and quietly sending OTLP instead would be a surprise. Other names next to `otlp`
+ * are warned about and ignored. `served` are names the gateway honours otherwise (`prometheus` for
+ * metrics: GET /metrics), so they need no warning.
+ */
+export function exporterAllowsOtlp(name: string, raw: string | undefined, warnings: string[], off: string, served: readonly string[] = []): boolean {
+  const names = exporterNames(raw)
+  if (names.length === 0) return true
+  if (names.includes('none')) return false
+  const unsupported = names.filter((e) => e !== 'otlp' && !served.includes(e))
+  if (!names.includes('otlp')) {
+    if (unsupported.length > 0) warnings.push(`${name}=${names.join(',')}: the gateway exports only otlp (or none), not ${unsupported.join(', ')}: ${off}`)
+    return false
+  }
+  if (unsupported.length > 0) warnings.push(`${name} names ${unsupported.join(', ')} besides otlp: the gateway exports only otlp, the others are ignored`)
+  return true
+}
+
+/** The signal's headers variable when set, else OTEL_EXPORTER_OTLP_HEADERS; problems go to `warnings` naming the variable. */
+function signalHeaders(env: Env, signalVar: string, warnings: string[]): Record<string, string> {
+  const name = env[signalVar] !== undefined ? signalVar : 'OTEL_EXPORTER_OTLP_HEADERS'
+  return parseHeaders(env[name], name, warnings)
+}
+
+/**
+ * OTEL_EXPORTER_OTLP_HEADERS: `key=value,key2=value2`, values URL-encoded. A pair with a malformed
+ * %-escape is left out with a warning naming the variable and the header (never its value, often a
+ * credential): a telemetry setting never stops the gateway from starting, and the warning says why
+ * the collector may refuse the exports.
+ */
+export function parseHeaders(raw: string | undefined, name = 'OTEL_EXPORTER_OTLP_HEADERS', warnings: string[] = []): Record<string, string> {
   const out: Record<string, string> = {}
   for (const pair of (raw ?? '').split(',')) {
     const eq = pair.indexOf('=')
     if (eq <= 0) continue
-    out[decodeURIComponent(pair.slice(0, eq).trim())] = decodeURIComponent(pair.slice(eq + 1).trim())
+    const rawKey = pair.slice(0, eq).trim()
+    const key = decoded(rawKey)
+    const value = decoded(pair.slice(eq + 1).trim())
+    if (key === undefined || value === undefined) {
+      warnings.push(`${name}: the header "${rawKey.slice(0, 64)}" has a malformed %-escape: it is not sent`)
+      continue
+    }
+    out[key] = value
   }
   return out
 }

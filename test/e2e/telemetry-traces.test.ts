@@ -304,3 +304,24 @@ describe('the exported resource and endpoint from the standard variables', () =>
     expect(clients[0]!.resource).toEqual(want)
   })
 })
+
+describe('start-up with OTEL_* values the gateway cannot honour', () => {
+  it('a malformed header escape and an unsupported exporter are warnings, not a crash; the gateway serves', async () => {
+    const rx = await startOtlpReceiver()
+    const start = (env: Record<string, string>) => startTestGateway(config(vendor.url, rx.url), { OTEL_BSP_SCHEDULE_DELAY: '20', ...env })
+    const headers = await start({ OTEL_EXPORTER_OTLP_HEADERS: 'x-token=abc%zz,x-ok=1' })
+    const console = await start({ OTEL_TRACES_EXPORTER: 'console' })
+    try {
+      const warned = (g: TestGateway, text: string) => g.logs.some((l) => l.includes('"level":"warn"') && l.includes(text))
+      expect(warned(headers, 'OTEL_EXPORTER_OTLP_HEADERS: the header \\"x-token\\" has a malformed %-escape')).toBe(true)
+      expect(headers.logs.some((l) => l.includes('exporting spans over OTLP'))).toBe(true)
+      expect(warned(console, 'OTEL_TRACES_EXPORTER=console')).toBe(true)
+      expect(console.logs.some((l) => l.includes('exporting spans over OTLP'))).toBe(false)
+      for (const g of [headers, console]) expect((await call({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }, {}, g)).res.status).toBe(200)
+    } finally {
+      await headers.stop()
+      await console.stop()
+      await rx.close()
+    }
+  })
+})

@@ -63,3 +63,58 @@ describe('OTEL_RESOURCE_ATTRIBUTES', () => {
     expect(warnings).toEqual([])
   })
 })
+
+describe('OTEL_* switches and malformed values', () => {
+  const t = shipped({})
+  const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }
+  const metricsOn = { ...endpoint, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m/v1/metrics' }
+
+  it('OTEL_SDK_DISABLED is a boolean in any case ("TRUE" disables)', () => {
+    for (const v of ['true', 'TRUE', 'True', ' true ']) {
+      expect(traceExportSettings(t, { ...endpoint, OTEL_SDK_DISABLED: v })).toBeUndefined()
+      expect(otlpMetricsSettings(t, { ...metricsOn, OTEL_SDK_DISABLED: v }).settings).toBeUndefined()
+    }
+    for (const v of ['false', '1', '']) expect(traceExportSettings(t, { ...endpoint, OTEL_SDK_DISABLED: v })).toBeDefined()
+  })
+
+  it('OTEL_TRACES_EXPORTER: none disables quietly; a list without otlp (console) disables with a warning; extra names next to otlp are warned about', () => {
+    const run = (v: string) => {
+      const warnings: string[] = []
+      return { url: traceExportSettings(t, { ...endpoint, OTEL_TRACES_EXPORTER: v }, warnings)?.url, warnings }
+    }
+    expect(run('none')).toEqual({ url: undefined, warnings: [] })
+    expect(run('NONE')).toEqual({ url: undefined, warnings: [] })
+    const console = run('console')
+    expect(console.url).toBeUndefined()
+    expect(console.warnings).toEqual(['OTEL_TRACES_EXPORTER=console: the gateway exports only otlp (or none), not console: tracing is off'])
+    expect(run('zipkin,console').warnings[0]).toContain('not zipkin, console')
+    expect(run('otlp')).toEqual({ url: 'http://c:4318/v1/traces', warnings: [] })
+    expect(run(' OTLP ')).toEqual({ url: 'http://c:4318/v1/traces', warnings: [] })
+    const both = run('otlp,console')
+    expect(both.url).toBe('http://c:4318/v1/traces')
+    expect(both.warnings).toEqual(['OTEL_TRACES_EXPORTER names console besides otlp: the gateway exports only otlp, the others are ignored'])
+  })
+
+  it('OTEL_METRICS_EXPORTER follows the same rule; prometheus is what /metrics serves, so it needs no warning', () => {
+    const run = (v: string) => {
+      const warnings: string[] = []
+      return { url: otlpMetricsSettings(t, { ...metricsOn, OTEL_METRICS_EXPORTER: v }, warnings).settings?.url, warnings }
+    }
+    expect(run('none')).toEqual({ url: undefined, warnings: [] })
+    expect(run('prometheus')).toEqual({ url: undefined, warnings: [] })
+    expect(run('console').url).toBeUndefined()
+    expect(run('console').warnings[0]).toContain('OTEL_METRICS_EXPORTER=console')
+    expect(run('otlp,prometheus')).toEqual({ url: 'http://m/v1/metrics', warnings: [] })
+  })
+
+  it('a malformed %-escape in OTEL_EXPORTER_OTLP_HEADERS leaves that header out with a warning naming the variable, never its value', () => {
+    const warnings: string[] = []
+    const s = traceExportSettings(t, { ...endpoint, OTEL_EXPORTER_OTLP_HEADERS: 'x-token=abc%zz-secret,api-key=a%3Db' }, warnings)
+    expect(s?.headers).toEqual({ 'api-key': 'a=b' })
+    expect(warnings).toEqual(['OTEL_EXPORTER_OTLP_HEADERS: the header "x-token" has a malformed %-escape: it is not sent'])
+    const signal: string[] = []
+    expect(otlpMetricsSettings(t, { ...metricsOn, OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'a=%E0%A4%A' }, signal).settings?.headers).toEqual({})
+    expect(signal[0]).toContain('OTEL_EXPORTER_OTLP_METRICS_HEADERS')
+    expect(warnings.join()).not.toContain('secret')
+  })
+})
