@@ -92,4 +92,34 @@ teams:
     expect(JSON.parse(other.text).error.code).toBe('idempotency_conflict')
     expect(seen(n)).toBe(1)
   })
+
+  it('a streamed hit says cost 0 in its usage chunk, as its header does; every other byte is the original', async () => {
+    const n = randomUUID()
+    const body = { model: 'gpt', temperature: 0, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: `s ${n}` }] }
+    const first = await chat(body)
+    await settle()
+    const hit = await chat(body)
+    expect([first.cache, hit.cache]).toEqual(['miss', 'hit'])
+    expect(seen(n)).toBe(1)
+    // 1000 input and 500 output tokens at 1 and 2 USD per million (a stream's headers leave before its cost is known).
+    expect(first.text).toContain('"switchboard":{"cost_usd":0.00200000}')
+    expect(hit.cost).toBe('0')
+    expect(hit.text).toContain('"switchboard":{"cost_usd":0.00000000}')
+    expect(hit.text).toBe(first.text.replace('"cost_usd":0.00200000', '"cost_usd":0.00000000'))
+    const usageChunk = hit.text.split('\n\n').find((e) => e.includes('"usage"'))!
+    expect(JSON.parse(usageChunk.slice('data: '.length)).switchboard).toEqual({ cost_usd: 0 })
+  })
+
+  it('a streamed Idempotency-Key replay says cost 0 in the stream too', async () => {
+    const n = randomUUID()
+    const key = randomUUID()
+    const body = { model: 'gpt', temperature: 0.7, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: `i ${n}` }] }
+    const first = await chat(body, { 'idempotency-key': key })
+    await settle()
+    const replay = await chat(body, { 'idempotency-key': key })
+    expect(seen(n)).toBe(1)
+    expect(first.text).toContain('"cost_usd":0.00200000')
+    expect(replay.cost).toBe('0')
+    expect(replay.text).toBe(first.text.replace('"cost_usd":0.00200000', '"cost_usd":0.00000000'))
+  })
 })
