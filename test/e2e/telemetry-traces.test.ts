@@ -167,6 +167,16 @@ describe('traces over OTLP', () => {
     expect(sent).toEqual(clients.map((c) => `00-${server.traceId}-${c.spanId}-01`))
   })
 
+  it('sampling parameters the conventions type as double arrive as doubles, whole values (0, 1) included', async () => {
+    const { res, runId } = await call({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }], temperature: 0, top_p: 1, frequency_penalty: 0, presence_penalty: 1, max_tokens: 10, seed: 7 })
+    expect(res.status).toBe(200)
+    const { server } = await spansOf(runId, 1)
+    expect(server.attributes).toMatchObject({ 'gen_ai.request.temperature': 0, 'gen_ai.request.top_p': 1, 'gen_ai.request.frequency_penalty': 0, 'gen_ai.request.presence_penalty': 1 })
+    const t = server.attributeTypes
+    expect([t['gen_ai.request.temperature'], t['gen_ai.request.top_p'], t['gen_ai.request.frequency_penalty'], t['gen_ai.request.presence_penalty']]).toEqual(['double', 'double', 'double', 'double'])
+    expect([t['gen_ai.request.max_tokens'], t['gen_ai.request.seed'], t['gen_ai.usage.input_tokens']]).toEqual(['int', 'int', 'int'])
+  })
+
   it('streamed: the span ends when the stream ends and records time to first token', async () => {
     const { res, text, runId } = await call({ model: 'gpt-test', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'stream' }] })
     expect(res.status).toBe(200)
