@@ -177,6 +177,17 @@ describe('traces over OTLP', () => {
     expect([t['gen_ai.request.max_tokens'], t['gen_ai.request.seed'], t['gen_ai.usage.input_tokens']]).toEqual(['int', 'int', 'int'])
   })
 
+  it('gen_ai.output.type when the request names an output format; gen_ai.request.stream only on streams', async () => {
+    const json = await call({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' } } } })
+    const text = await call({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'text' } })
+    const none = await call({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] })
+    const [a, b, c] = await Promise.all([json, text, none].map(async (r) => (await spansOf(r.runId, 1)).server.attributes))
+    expect(a!['gen_ai.output.type']).toBe('json')
+    expect(b!['gen_ai.output.type']).toBe('text')
+    expect('gen_ai.output.type' in c!).toBe(false)
+    for (const x of [a, b, c]) expect('gen_ai.request.stream' in x!).toBe(false)
+  })
+
   it('streamed: the span ends when the stream ends and records time to first token', async () => {
     const { res, text, runId } = await call({ model: 'gpt-test', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'stream' }] })
     expect(res.status).toBe(200)
@@ -190,8 +201,13 @@ describe('traces over OTLP', () => {
     expect(a['gen_ai.response.finish_reasons']).toEqual(['stop'])
     expect(a['gen_ai.response.model']).toBe('upstream-model')
     expect(a['gen_ai.provider.name']).toBe('openai')
-    const ttft = a['gen_ai.server.time_to_first_token']
+    // The GenAI span convention's names: the request streamed, and seconds to its first chunk (a double).
+    expect(a['gen_ai.request.stream']).toBe(true)
+    expect('gen_ai.server.time_to_first_token' in a).toBe(false)
+    const ttft = a['gen_ai.response.time_to_first_chunk']
     expect(typeof ttft).toBe('number')
+    expect(server.attributeTypes['gen_ai.response.time_to_first_chunk']).toBe('double')
+    expect(server.attributeTypes['gen_ai.request.stream']).toBe('bool')
     const durationS = Number(server.endNs - server.startNs) / 1e9
     expect(ttft as number).toBeGreaterThan(0)
     expect(ttft as number).toBeLessThanOrEqual(durationS + 0.002)

@@ -56,6 +56,15 @@ describe('GenAI names', () => {
     const a: Attributes = {}
     requestAttributes({ max_completion_tokens: 100, temperature: 0, top_p: 1, stop: 'END', seed: 7 }, a)
     expect(a).toEqual({ 'gen_ai.request.max_tokens': 100, 'gen_ai.request.temperature': 0, 'gen_ai.request.top_p': 1, 'gen_ai.request.stop_sequences': ['END'], 'gen_ai.request.seed': 7 })
+    const out = (body: Record<string, unknown>) => { const x: Attributes = {}; requestAttributes(body as never, x); return x['gen_ai.output.type'] }
+    expect(out({ response_format: { type: 'json_object' } })).toBe('json')
+    expect(out({ text: { format: { type: 'json_schema', name: 'x', schema: {} } } })).toBe('json')
+    expect(out({ output_config: { format: { type: 'json_schema', schema: {} } } })).toBe('json')
+    expect(out({ output_format: { type: 'json_schema', schema: {} } })).toBe('json')
+    expect(out({ text: { format: { type: 'text' } } })).toBe('text')
+    expect(out({ modalities: ['text', 'audio'] })).toBe('speech')
+    expect(out({ text: { verbosity: 'low' } })).toBeUndefined()
+    expect(out({})).toBeUndefined()
     const s: Attributes = {}
     serverAddress('https://api.openai.com', s)
     expect(s).toEqual({ 'server.address': 'api.openai.com', 'server.port': 443 })
