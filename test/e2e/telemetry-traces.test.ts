@@ -270,6 +270,32 @@ describe('content capture on', () => {
     await rx?.close()
   })
 
+  it('tool-call arguments are objects and images keep their modality, as the message schemas have them', async () => {
+    vendor.queue.push(json(200, {
+      id: 'chatcmpl-tools', object: 'chat.completion', created: 1, model: 'upstream-model',
+      choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'c2', type: 'function', function: { name: 'f', arguments: '{"d":1}' } }] }, finish_reason: 'tool_calls' }],
+      usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
+    }))
+    const { res, runId } = await call({
+      model: 'gpt-test',
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'w?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo' } }] },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'g', arguments: '{"c":"P"}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: 'ok' },
+      ],
+    }, {}, gw2)
+    expect(res.status).toBe(200)
+    const { server } = await spansOf(runId, 1, rx)
+    expect(JSON.parse(server.attributes['gen_ai.input.messages'] as string)).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: 'w?' }, { type: 'blob', modality: 'image', mime_type: 'image/png' }] },
+      { role: 'assistant', parts: [{ type: 'tool_call', id: 'c1', name: 'g', arguments: { c: 'P' } }] },
+      { role: 'tool', parts: [{ type: 'tool_call_response', id: 'c1', response: 'ok' }] },
+    ])
+    expect(JSON.parse(server.attributes['gen_ai.output.messages'] as string)).toEqual([
+      { role: 'assistant', parts: [{ type: 'tool_call', id: 'c2', name: 'f', arguments: { d: 1 } }], finish_reason: 'tool_calls' },
+    ])
+  })
+
   it('records prompts and the completion as GenAI attributes, redacted and capped', async () => {
     vendor.queue.push(json(200, {
       id: 'chatcmpl-cap', object: 'chat.completion', created: 1, model: 'upstream-model',
