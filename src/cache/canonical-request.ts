@@ -46,8 +46,11 @@ function put(o: JsonObject, k: string, v: Json): void {
 /**
  * sha256 (hex) of the ingress, the operation and the canonical body: the same request on
  * /v1/messages and /v1/chat/completions hashes differently because the answers have different shapes.
- * On the Anthropic ingress the `anthropic-beta` header is part of the question too: a beta changes
- * what the model may do and send (extended output, interleaved thinking, context management).
+ * The `anthropic-beta` header is part of the question too, on every ingress: a beta changes what
+ * the model may do and send (extended output, interleaved thinking, context management), and the
+ * Anthropic adapter forwards the client's betas on every operation, translated chat included
+ * (providers/anthropic/build-request.ts). Whether the model's targets are Anthropic ones is not
+ * known here; a beta sent to an OpenAI model only splits its entries, it never shares a wrong one.
  */
 export function requestHash(call: CallInfo): string {
   const top: JsonObject = {}
@@ -56,10 +59,11 @@ export function requestHash(call: CallInfo): string {
     if (item !== undefined && !OMITTED.has(k)) put(top, k, sortedCopy(item))
   }
   const hash = createHash('sha256').update(call.ingress).update('\n').update(call.operation).update('\n').update(JSON.stringify(top))
-  if (call.ingress === 'anthropic') {
-    const beta = call.headers['anthropic-beta']
-    if (beta !== undefined) hash.update('\nanthropic-beta:').update(betaSet(beta))
-  }
+  // Only when the header is there: requests without it (nearly all of them) pay nothing more.
+  const beta = call.headers['anthropic-beta']
+  const betas = beta === undefined ? '' : betaSet(beta)
+  // An empty header sends no beta upstream either, so it is the same question as none.
+  if (betas !== '') hash.update('\nanthropic-beta:').update(betas)
   return hash.digest('hex')
 }
 

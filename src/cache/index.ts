@@ -19,6 +19,7 @@ import { CACHEABLE_OPERATIONS, cachePolicy, idempotencyTtl } from './cache-polic
 import { hashOf, requestHash } from './canonical-request.ts'
 import { decodeEntry, encodeEntry } from './entry-codec.ts'
 import { looksComplete } from './complete-response.ts'
+import { withZeroStreamCost } from './replay-cost.ts'
 import { memoryBackend } from './memory-backend.ts'
 import { redisBackend } from './redis-backend.ts'
 
@@ -87,8 +88,10 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache &
       if (!p) return
       pending.delete(call)
       const ok = looksComplete(call, response)
-      if (p.ticket) idempotency.complete(p.ticket, ok ? response : undefined, p.idempotencyTtlMs)
-      if (ok && p.cacheKey) storeEntry(p.cacheKey, response, p.ttlMs)
+      // What is kept is what a replay sends, and a replay costs nothing (replay-cost.ts).
+      const kept = ok ? withZeroStreamCost(call, response) : undefined
+      if (p.ticket) idempotency.complete(p.ticket, kept, p.idempotencyTtlMs)
+      if (kept && p.cacheKey) storeEntry(p.cacheKey, kept, p.ttlMs)
     },
 
     abandon(call) {

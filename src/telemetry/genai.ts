@@ -59,6 +59,28 @@ export function requestAttributes(body: JsonObject, into: Attributes): void {
   const stop = body.stop ?? body.stop_sequences
   if (typeof stop === 'string') into['gen_ai.request.stop_sequences'] = [stop]
   else if (Array.isArray(stop) && stop.every((s) => typeof s === 'string')) into['gen_ai.request.stop_sequences'] = stop as string[]
+  const output = outputType(body)
+  if (output !== undefined) into['gen_ai.output.type'] = output
+}
+
+const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v)
+const JSON_FORMATS = new Set(['json_object', 'json_schema'])
+
+/**
+ * `gen_ai.output.type` (the convention's `json`, `text`, `speech`), only when the request names an
+ * output format: OpenAI Chat `response_format`, Responses `text.format`, Anthropic
+ * `output_config.format` (or the older `output_format`), and audio asked for in Chat `modalities`.
+ */
+export function outputType(body: JsonObject): string | undefined {
+  const format = isObj(body.response_format) ? body.response_format
+    : isObj(body.text) && isObj(body.text.format) ? body.text.format
+    : isObj(body.output_config) && isObj(body.output_config.format) ? body.output_config.format
+    : isObj(body.output_format) ? body.output_format
+    : undefined
+  const type = format?.type
+  if (typeof type === 'string' && JSON_FORMATS.has(type)) return 'json'
+  if (Array.isArray(body.modalities) && body.modalities.includes('audio')) return 'speech'
+  return type === 'text' ? 'text' : undefined
 }
 
 /** `server.address` and `server.port` from an origin like `https://api.openai.com` or `http://127.0.0.1:8080`. */

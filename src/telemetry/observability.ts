@@ -100,6 +100,8 @@ class RequestTelemetry implements RequestObserver {
         span.set('switchboard.team', call.principal.team)
         span.set('switchboard.key_id', call.principal.keyId)
         span.set('switchboard.stream', call.stream)
+        // The convention sets it if and only if the request streams (unset reads as not streaming).
+        if (call.stream) span.set('gen_ai.request.stream', true)
         span.set('switchboard.run_id', call.runId)
         const ua = call.headers['user-agent']
         if (typeof ua === 'string') span.set('user_agent.original', ua.length > 256 ? ua.slice(0, 256) : ua)
@@ -172,7 +174,8 @@ class RequestTelemetry implements RequestObserver {
       if (u.reasoningTokens > 0) span.set('gen_ai.usage.reasoning.output_tokens', u.reasoningTokens)
     }
     if (outcome.costUsd !== null) span.set('switchboard.cost_usd', outcome.costUsd)
-    if (ttftMs !== undefined) span.set('gen_ai.server.time_to_first_token', ttftMs / 1000)
+    // The GenAI span attribute (seconds, double); gen_ai.server.time_to_first_token is a metric's name.
+    if (ttftMs !== undefined) span.set('gen_ai.response.time_to_first_chunk', ttftMs / 1000)
     if (outcome.clientAborted) span.set('switchboard.client_aborted', true)
     if (outcome.errorCode !== undefined) {
       span.set('error.type', outcome.errorCode)

@@ -14,7 +14,7 @@ import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentel
 import { MetricsExporterMetricsHelper, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer'
 import type { CallInfo, CallOutcome } from '../core/call.ts'
 import { OPERATION_NAME } from './genai.ts'
-import type { OtlpMetricsSettings } from './otlp-settings.ts'
+import { resourceOf, type OtlpMetricsSettings } from './otlp-settings.ts'
 
 /** Bucket boundaries advised by the GenAI semantic conventions. */
 export const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]
@@ -49,7 +49,7 @@ export function createOtlpMetrics(s: OtlpMetricsSettings, version: string, provi
     exportTimeoutMillis: Math.min(s.timeoutMs, s.intervalMs),
   })
   const provider = new MeterProvider({
-    resource: resourceFromAttributes({ 'service.name': s.serviceName, 'service.version': version }),
+    resource: resourceFromAttributes(resourceOf(s, version)),
     readers: [reader],
   })
   const meter = provider.getMeter('switchboard', version)

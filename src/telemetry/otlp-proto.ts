@@ -190,24 +190,40 @@ const HEX = new Uint8Array(128)
 for (let i = 0; i < 10; i++) HEX[48 + i] = i
 for (let i = 0; i < 6; i++) HEX[97 + i] = HEX[65 + i] = 10 + i
 
-/** KeyValue.key (tag, length, bytes) per attribute name, encoded on first use. */
-const keyBytes = new Map<string, Buffer>()
-function keyOf(key: string): Buffer {
-  let b = keyBytes.get(key)
-  if (b === undefined) {
+/**
+ * Attributes the conventions type as double. JavaScript has one number type, and a whole value
+ * (temperature 0, top_p 1, a cost of 0) would otherwise go out as an int: one attribute with two
+ * types splits or drops it in typed backends, and `temperature = 0.0` misses the most common value.
+ */
+export const DOUBLE_ATTRIBUTES: ReadonlySet<string> = new Set([
+  'gen_ai.request.temperature', 'gen_ai.request.top_p', 'gen_ai.request.frequency_penalty', 'gen_ai.request.presence_penalty',
+  'gen_ai.response.time_to_first_chunk', 'switchboard.cost_usd',
+])
+
+/** An attribute name as KeyValue.key (tag, length, bytes), and whether its numbers are always doubles. */
+interface Key { bytes: Buffer; double: boolean }
+
+/** Per attribute name, built on first use: the type is known per key at the cost of the lookup the key bytes already need. */
+const keys = new Map<string, Key>()
+function keyOf(key: string): Key {
+  let k = keys.get(key)
+  if (k === undefined) {
     const w = new Writer(key.length * 3 + 8)
     w.byte(tagByte(1, WIRE_LEN))
     w.string(key)
-    b = Buffer.from(w.buf.subarray(0, w.pos))
+    k = { bytes: Buffer.from(w.buf.subarray(0, w.pos)), double: DOUBLE_ATTRIBUTES.has(key) }
     // Attribute names are code constants; a bounded cache keeps a surprise from growing it forever.
-    if (keyBytes.size < 4096) keyBytes.set(key, b)
+    if (keys.size < 4096) keys.set(key, k)
   }
-  return b
+  return k
 }
 
-/** AnyValue (its fields, not the enclosing length). */
-function anyValue(w: Writer, v: AttrValue | null | undefined): void {
-  if (typeof v === 'string') {
+/** AnyValue (its fields, not the enclosing length); a number as a double when `double`, whole or not. */
+function anyValue(w: Writer, v: AttrValue | null | undefined, double = false): void {
+  if (double && typeof v === 'number') {
+    w.byte(tagByte(4, WIRE_FIXED64))
+    w.double(v)
+  } else if (typeof v === 'string') {
     w.byte(tagByte(1, WIRE_LEN))
     w.string(v)
   } else if (typeof v === 'number') {
@@ -241,15 +257,15 @@ function attributes(w: Writer, field: number, attrs: ReadonlyArray<string | Attr
   outer: for (let i = 0; i < n; i += 2) {
     const key = attrs[i] as string
     for (let j = i + 2; j < n; j += 2) if (attrs[j] === key) continue outer
-    const kb = keyOf(key)
+    const k = keyOf(key)
     const v = attrs[i + 1] as AttrValue
-    if (shortKeyValue(w, tag, kb, v)) continue
+    if (!k.double && shortKeyValue(w, tag, k.bytes, v)) continue
     w.byte(tag)
     const kv = w.beginLen()
-    w.raw(kb)
+    w.raw(k.bytes)
     w.byte(tagByte(2, WIRE_LEN))
     const val = w.beginLen()
-    anyValue(w, v)
+    anyValue(w, v, k.double)
     w.endLen(val)
     w.endLen(kv)
   }

@@ -46,7 +46,9 @@ function version(): string {
 export async function createTelemetry(config: Config, env: Record<string, string | undefined>, log: Logger): Promise<Telemetry> {
   const t = config.telemetry
   const metrics = t.metrics ? createMetrics(Object.keys(config.models)) : undefined
-  const settings = traceExportSettings(t, env)
+  // Problems with the OTEL_* variables are reported once each (traces and metrics share some).
+  const warnings: string[] = []
+  const settings = traceExportSettings(t, env, warnings)
   let tracing: Tracing | undefined
   if (settings) {
     // Loaded only when tracing is on: the trace SDK stays out of a gateway that does not export.
@@ -54,7 +56,8 @@ export async function createTelemetry(config: Config, env: Record<string, string
     tracing = await createTracing(settings, version())
     log.info({ endpoint: settings.url, protocol: settings.protocol, serviceName: settings.serviceName }, 'tracing: exporting spans over OTLP')
   }
-  const m = otlpMetricsSettings(t, env)
+  const m = otlpMetricsSettings(t, env, warnings)
+  for (const w of new Set(warnings)) log.warn(w)
   if (m.problem) log.warn(`${m.problem}: no OTLP metrics export`)
   let otlpMetrics: OtlpMetrics | undefined
   if (m.settings) {

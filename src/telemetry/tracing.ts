@@ -17,7 +17,7 @@ import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentel
 import { ProtobufTraceSerializer, type ISerializer, type IExportTraceServiceResponse } from '@opentelemetry/otlp-transformer'
 import { LeanTracer, toReadableSpan, type LeanSpan, type SpanSink } from './spans.ts'
 import { EncodedSpan, encodeEnvelope, encodeRequest, encodeSpan } from './otlp-proto.ts'
-import type { TraceExportSettings } from './otlp-settings.ts'
+import { resourceOf, type TraceExportSettings } from './otlp-settings.ts'
 import { createSampler } from './sampler.ts'
 
 export interface Tracing {
@@ -65,7 +65,7 @@ async function sdkExporterFor(s: TraceExportSettings): Promise<SpanExporter> {
 }
 
 export async function createTracing(s: TraceExportSettings, version: string): Promise<Tracing> {
-  const attributes = { 'service.name': s.serviceName, 'service.version': version }
+  const attributes = resourceOf(s, version)
   const scope = { name: 'switchboard', version }
   const batch = (exporter: SpanExporter) => new BatchSpanProcessor({ exporter, maxQueueSize: s.queueSize, maxExportBatchSize: s.batchSize, scheduledDelayMillis: s.batchDelayMs })
   let processor: BatchSpanProcessor

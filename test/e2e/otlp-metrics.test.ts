@@ -94,6 +94,7 @@ describe('OTLP metrics export', () => {
       OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
       OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'x-collector-auth=secret%20one',
       OTEL_METRIC_EXPORT_INTERVAL: '200',
+      OTEL_RESOURCE_ATTRIBUTES: 'k8s.pod.name=pod-2,service.instance.id=pod-2',
     })
     expect(exporting(gw)).toBe(true)
     expect(await chat(gw)).toBe(200)
@@ -116,7 +117,8 @@ describe('OTLP metrics export', () => {
     expect(e.headers['content-type']).toBe('application/json')
     expect(e.headers['x-collector-auth']).toBe('secret one')
     const body = JSON.parse(e.body.toString('utf8')) as JsonExport
-    expect(attrs(body.resourceMetrics[0]!.resource.attributes)['service.name']).toBe('sb-otlp-metrics')
+    // The pod's identity from OTEL_RESOURCE_ATTRIBUTES: replicas' cumulative series stay apart.
+    expect(attrs(body.resourceMetrics[0]!.resource.attributes)).toMatchObject({ 'service.name': 'sb-otlp-metrics', 'service.version': expect.any(String), 'k8s.pod.name': 'pod-2', 'service.instance.id': 'pod-2' })
     expect(body.resourceMetrics[0]!.scopeMetrics[0]!.scope.name).toBe('switchboard')
     const metrics = metricsOf(e)
     expect(metrics.map((m) => m.name).sort()).toEqual(['gen_ai.client.operation.duration', 'gen_ai.client.token.usage'])

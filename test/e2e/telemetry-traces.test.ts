@@ -167,6 +167,27 @@ describe('traces over OTLP', () => {
     expect(sent).toEqual(clients.map((c) => `00-${server.traceId}-${c.spanId}-01`))
   })
 
+  it('sampling parameters the conventions type as double arrive as doubles, whole values (0, 1) included', async () => {
+    const { res, runId } = await call({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }], temperature: 0, top_p: 1, frequency_penalty: 0, presence_penalty: 1, max_tokens: 10, seed: 7 })
+    expect(res.status).toBe(200)
+    const { server } = await spansOf(runId, 1)
+    expect(server.attributes).toMatchObject({ 'gen_ai.request.temperature': 0, 'gen_ai.request.top_p': 1, 'gen_ai.request.frequency_penalty': 0, 'gen_ai.request.presence_penalty': 1 })
+    const t = server.attributeTypes
+    expect([t['gen_ai.request.temperature'], t['gen_ai.request.top_p'], t['gen_ai.request.frequency_penalty'], t['gen_ai.request.presence_penalty']]).toEqual(['double', 'double', 'double', 'double'])
+    expect([t['gen_ai.request.max_tokens'], t['gen_ai.request.seed'], t['gen_ai.usage.input_tokens']]).toEqual(['int', 'int', 'int'])
+  })
+
+  it('gen_ai.output.type when the request names an output format; gen_ai.request.stream only on streams', async () => {
+    const json = await call({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' } } } })
+    const text = await call({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'text' } })
+    const none = await call({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] })
+    const [a, b, c] = await Promise.all([json, text, none].map(async (r) => (await spansOf(r.runId, 1)).server.attributes))
+    expect(a!['gen_ai.output.type']).toBe('json')
+    expect(b!['gen_ai.output.type']).toBe('text')
+    expect('gen_ai.output.type' in c!).toBe(false)
+    for (const x of [a, b, c]) expect('gen_ai.request.stream' in x!).toBe(false)
+  })
+
   it('streamed: the span ends when the stream ends and records time to first token', async () => {
     const { res, text, runId } = await call({ model: 'gpt-test', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'stream' }] })
     expect(res.status).toBe(200)
@@ -180,8 +201,13 @@ describe('traces over OTLP', () => {
     expect(a['gen_ai.response.finish_reasons']).toEqual(['stop'])
     expect(a['gen_ai.response.model']).toBe('upstream-model')
     expect(a['gen_ai.provider.name']).toBe('openai')
-    const ttft = a['gen_ai.server.time_to_first_token']
+    // The GenAI span convention's names: the request streamed, and seconds to its first chunk (a double).
+    expect(a['gen_ai.request.stream']).toBe(true)
+    expect('gen_ai.server.time_to_first_token' in a).toBe(false)
+    const ttft = a['gen_ai.response.time_to_first_chunk']
     expect(typeof ttft).toBe('number')
+    expect(server.attributeTypes['gen_ai.response.time_to_first_chunk']).toBe('double')
+    expect(server.attributeTypes['gen_ai.request.stream']).toBe('bool')
     const durationS = Number(server.endNs - server.startNs) / 1e9
     expect(ttft as number).toBeGreaterThan(0)
     expect(ttft as number).toBeLessThanOrEqual(durationS + 0.002)
@@ -244,6 +270,32 @@ describe('content capture on', () => {
     await rx?.close()
   })
 
+  it('tool-call arguments are objects and images keep their modality, as the message schemas have them', async () => {
+    vendor.queue.push(json(200, {
+      id: 'chatcmpl-tools', object: 'chat.completion', created: 1, model: 'upstream-model',
+      choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'c2', type: 'function', function: { name: 'f', arguments: '{"d":1}' } }] }, finish_reason: 'tool_calls' }],
+      usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
+    }))
+    const { res, runId } = await call({
+      model: 'gpt-test',
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'w?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo' } }] },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'g', arguments: '{"c":"P"}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: 'ok' },
+      ],
+    }, {}, gw2)
+    expect(res.status).toBe(200)
+    const { server } = await spansOf(runId, 1, rx)
+    expect(JSON.parse(server.attributes['gen_ai.input.messages'] as string)).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: 'w?' }, { type: 'blob', modality: 'image', mime_type: 'image/png' }] },
+      { role: 'assistant', parts: [{ type: 'tool_call', id: 'c1', name: 'g', arguments: { c: 'P' } }] },
+      { role: 'tool', parts: [{ type: 'tool_call_response', id: 'c1', response: 'ok' }] },
+    ])
+    expect(JSON.parse(server.attributes['gen_ai.output.messages'] as string)).toEqual([
+      { role: 'assistant', parts: [{ type: 'tool_call', id: 'c2', name: 'f', arguments: { d: 1 } }], finish_reason: 'tool_calls' },
+    ])
+  })
+
   it('records prompts and the completion as GenAI attributes, redacted and capped', async () => {
     vendor.queue.push(json(200, {
       id: 'chatcmpl-cap', object: 'chat.completion', created: 1, model: 'upstream-model',
@@ -269,5 +321,59 @@ describe('content capture on', () => {
       { role: 'assistant', parts: [{ type: 'text', content: 'Mail [REDACTED:email] about [REDACTED:custom]' }], finish_reason: 'stop' },
     ])
     expect(JSON.stringify(rx.spans, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).not.toContain(VENDOR_KEY)
+  })
+})
+
+describe('the exported resource and endpoint from the standard variables', () => {
+  let rx: OtlpReceiver
+  let gw3: TestGateway
+  beforeAll(async () => {
+    rx = await startOtlpReceiver()
+    // The shipped config's pattern: the general endpoint reaches telemetry.otlp_endpoint through
+    // interpolation. It points at nothing here; the traces endpoint must win.
+    gw3 = await startTestGateway(
+      config(vendor.url, '${OTEL_EXPORTER_OTLP_ENDPOINT:-}').replace(', service_name: sb-trace-test', ''),
+      {
+        OTEL_BSP_SCHEDULE_DELAY: '20',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${rx.url}/v1/traces`,
+        OTEL_SERVICE_NAME: 'sb-env',
+        OTEL_RESOURCE_ATTRIBUTES: 'k8s.pod.name=pod-1,service.instance.id=pod-1,deployment.environment.name=prod%2Ceu,service.version=img-7,service.name=ignored',
+      },
+    )
+  })
+  afterAll(async () => {
+    await gw3?.stop()
+    await rx?.close()
+  })
+
+  it('spans go to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT with OTEL_RESOURCE_ATTRIBUTES merged into the resource', async () => {
+    const { res, runId } = await call({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }, {}, gw3)
+    expect(res.status).toBe(200)
+    const { server, clients } = await spansOf(runId, 1, rx)
+    const want = { 'service.name': 'sb-env', 'service.version': 'img-7', 'k8s.pod.name': 'pod-1', 'service.instance.id': 'pod-1', 'deployment.environment.name': 'prod,eu' }
+    expect(server.resource).toEqual(want)
+    expect(clients[0]!.resource).toEqual(want)
+  })
+})
+
+describe('start-up with OTEL_* values the gateway cannot honour', () => {
+  it('a malformed header escape and an unsupported exporter are warnings, not a crash; the gateway serves', async () => {
+    const rx = await startOtlpReceiver()
+    const start = (env: Record<string, string>) => startTestGateway(config(vendor.url, rx.url), { OTEL_BSP_SCHEDULE_DELAY: '20', ...env })
+    const headers = await start({ OTEL_EXPORTER_OTLP_HEADERS: 'x-token=abc%zz,x-ok=1' })
+    const console = await start({ OTEL_TRACES_EXPORTER: 'console' })
+    try {
+      const warned = (g: TestGateway, text: string) => g.logs.some((l) => l.includes('"level":"warn"') && l.includes(text))
+      expect(warned(headers, 'OTEL_EXPORTER_OTLP_HEADERS: the header \\"x-token\\" has a malformed %-escape')).toBe(true)
+      expect(headers.logs.some((l) => l.includes('exporting spans over OTLP'))).toBe(true)
+      expect(warned(console, 'OTEL_TRACES_EXPORTER=console')).toBe(true)
+      expect(console.logs.some((l) => l.includes('exporting spans over OTLP'))).toBe(false)
+      for (const g of [headers, console]) expect((await call({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }, {}, g)).res.status).toBe(200)
+    } finally {
+      await headers.stop()
+      await console.stop()
+      await rx.close()
+    }
   })
 })

@@ -16,8 +16,15 @@ describe('requestHash', () => {
     expect(ant({ 'anthropic-beta': 'context-1m-2025-08-07' })).not.toBe(ant({}))
     expect(ant({ 'anthropic-beta': 'a-1, b-2' })).toBe(ant({ 'anthropic-beta': 'b-2,a-1' }))
     expect(ant({ 'anthropic-beta': 'a-1' })).not.toBe(ant({ 'anthropic-beta': 'b-2' }))
-    // Other ingresses ignore the header.
-    expect(requestHash(call(base, { headers: { 'anthropic-beta': 'x' } }))).toBe(requestHash(call(base)))
+    expect(ant({ 'anthropic-beta': ' , ' })).toBe(ant({}))
+  })
+
+  it('on the chat ingress too: the Anthropic adapter forwards the betas on translated calls', () => {
+    const chat = (headers: CallInfo['headers']) => requestHash(call(base, { headers }))
+    expect(chat({ 'anthropic-beta': 'context-1m-2025-08-07' })).not.toBe(chat({}))
+    expect(chat({ 'anthropic-beta': 'a-1' })).not.toBe(chat({ 'anthropic-beta': 'b-2' }))
+    expect(chat({ 'anthropic-beta': ['a-1', 'b-2'] })).toBe(chat({ 'anthropic-beta': 'b-2, a-1' }))
+    expect(chat({ 'anthropic-beta': '' })).toBe(chat({}))
   })
 
   it('ignores key order at every level', () => {

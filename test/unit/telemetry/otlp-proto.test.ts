@@ -100,4 +100,23 @@ describe('OTLP/protobuf encoding of lean spans', () => {
     expect(new Set(many.map((m) => m.slab)).size).toBeGreaterThan(1)
     for (const s of all) expect(s.attributes.longer).toBe('y€'.repeat(9000))
   })
+
+  it('attributes the conventions type as double are doubles even when whole; other whole numbers stay ints', () => {
+    const ended: LeanSpan[] = []
+    const tracer = new LeanTracer(createSampler({ name: 'always_on', ratio: 1 }), { onEnd: (s) => ended.push(s) })
+    const span = tracer.startRoot('chat m', SpanKind.SERVER, 1_764_000_000_000, undefined)
+    span.setAll({ 'gen_ai.request.temperature': 0, 'gen_ai.request.top_p': 1, 'gen_ai.request.frequency_penalty': 0, 'gen_ai.request.presence_penalty': -2, 'gen_ai.request.max_tokens': 64, 'gen_ai.request.top_k': 40 })
+    span.set('switchboard.cost_usd', 0)
+    span.set('gen_ai.response.time_to_first_chunk', 2)
+    span.set('gen_ai.usage.input_tokens', 10)
+    span.end(1_764_000_000_001)
+    const [got] = decodeTraceRequest(Buffer.from(encodeRequest(encodeEnvelope({ 'service.name': 'sb' }, 'switchboard', '1'), ended.map(encodeSpan))))
+    expect(got!.attributes).toMatchObject({ 'gen_ai.request.temperature': 0, 'gen_ai.request.top_p': 1, 'gen_ai.request.presence_penalty': -2, 'switchboard.cost_usd': 0, 'gen_ai.response.time_to_first_chunk': 2 })
+    expect(got!.attributeTypes).toEqual({
+      'gen_ai.request.temperature': 'double', 'gen_ai.request.top_p': 'double', 'gen_ai.request.frequency_penalty': 'double', 'gen_ai.request.presence_penalty': 'double',
+      'switchboard.cost_usd': 'double', 'gen_ai.response.time_to_first_chunk': 'double',
+      // int in the conventions (top_k is int in the current GenAI conventions).
+      'gen_ai.request.max_tokens': 'int', 'gen_ai.request.top_k': 'int', 'gen_ai.usage.input_tokens': 'int',
+    })
+  })
 })

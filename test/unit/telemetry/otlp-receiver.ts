@@ -17,10 +17,15 @@ export interface ReceivedSpan {
   startNs: bigint
   endNs: bigint
   attributes: Record<string, AttrValue>
+  /** The OTLP AnyValue field each attribute came in (an int and a double of the same value differ here only). */
+  attributeTypes: Record<string, AttrType>
   events: Array<{ name: string; attributes: Record<string, AttrValue> }>
   status: { code: number; message: string }
   resource: Record<string, AttrValue>
 }
+
+export type AttrType = 'string' | 'bool' | 'int' | 'double' | 'array' | 'unknown'
+const ATTR_TYPES: Record<number, AttrType> = { 1: 'string', 2: 'bool', 3: 'int', 4: 'double', 5: 'array' }
 
 export interface OtlpReceiver {
   url: string
@@ -94,6 +99,16 @@ function keyValues(list: Field[]): Record<string, AttrValue> {
   return out
 }
 
+function keyTypes(list: Field[]): Record<string, AttrType> {
+  const out: Record<string, AttrType> = {}
+  for (const kv of list) {
+    const fs = fields(kv.bytes!)
+    const v = fs.find((x) => x.no === 2)
+    out[str(fs.find((x) => x.no === 1))] = (v && ATTR_TYPES[fields(v.bytes!)[0]?.no ?? 0]) ?? 'unknown'
+  }
+  return out
+}
+
 function decodeSpan(buf: Buffer, resource: Record<string, AttrValue>): ReceivedSpan {
   const fs = fields(buf)
   const one = (no: number) => fs.find((x) => x.no === no)
@@ -107,6 +122,7 @@ function decodeSpan(buf: Buffer, resource: Record<string, AttrValue>): ReceivedS
     startNs: one(7)?.fixed?.readBigUInt64LE(0) ?? 0n,
     endNs: one(8)?.fixed?.readBigUInt64LE(0) ?? 0n,
     attributes: keyValues(fs.filter((x) => x.no === 9)),
+    attributeTypes: keyTypes(fs.filter((x) => x.no === 9)),
     events: fs.filter((x) => x.no === 11).map((e) => {
       const ef = fields(e.bytes!)
       return { name: str(ef.find((x) => x.no === 2)), attributes: keyValues(ef.filter((x) => x.no === 3)) }

@@ -12,7 +12,7 @@ afterAll(async () => {
 })
 
 const settings = (url: string) => ({
-  url: `${url}/v1/traces`, protocol: 'http/protobuf' as const, headers: {}, serviceName: 'sb-test',
+  url: `${url}/v1/traces`, protocol: 'http/protobuf' as const, headers: {}, serviceName: 'sb-test', resourceAttributes: {},
   sampler: { name: 'always_on' as const, ratio: 1 }, batchDelayMs: 60_000, batchSize: 512, queueSize: 2048,
 })
 
