@@ -100,3 +100,60 @@ teams:
     expect(Number(await client.hget(limits!, 'dn'))).toBe(5)
   })
 })
+
+describe.skipIf(!redisAvailable)('a token overshoot beyond the leased credit (real Redis)', () => {
+  let vendor: StandIn
+  let memory: TestGateway | undefined
+  let leased: TestGateway | undefined
+  let client: Redis
+  const prefix = `sbtest:${runId()}:`
+  const config = (redis: string) => `
+${redis}
+providers:
+  up: { type: openai, base_url: ${vendor.url}/v1, keys: ["sk-vendor"] }
+models:
+  m: { targets: [{ provider: up, model: m }] }
+teams:
+  t:
+    limits: { tpm: 200000 }
+    keys: { k: { key: "${KEY}" } }
+`
+  beforeAll(async () => {
+    client = new Redis(REDIS_URL)
+    // Each call reserves about 1k tokens (a short prompt, max_tokens 1000) and the vendor bills 30.5k.
+    vendor = await startStandIn(json(200, chatCompletion('ok', 'm', { prompt_tokens: 30000, completion_tokens: 500, total_tokens: 30500 })))
+    memory = await startTestGateway(config(''))
+    leased = await startTestGateway(config(`redis: { url: "${REDIS_URL}", key_prefix: "${prefix}" }`)) // leases on: the default
+  })
+  afterAll(async () => {
+    await memory?.stop()
+    await leased?.stop()
+    await vendor?.close()
+    client?.disconnect()
+  })
+
+  it('is charged to Redis at once: the same calls admitted, and the same headers, as in memory', { timeout: 30_000 }, async () => {
+    await awayFromBoundary(60_000, 15_000)
+    const body = { model: 'm', max_tokens: 1000, messages: [{ role: 'user', content: 'hi' }] }
+    const run = async (gw: TestGateway) => {
+      const seen: string[] = []
+      for (let i = 0; i < 9; i++) {
+        const r = await chat(gw.url, KEY, body)
+        seen.push(`${r.status} ${r.headers.get('x-ratelimit-remaining-tokens')} ${r.body.error?.message.replace(/Retry after \d+ s\./, '') ?? ''}`)
+      }
+      return seen
+    }
+    const inMemory = await run(memory!)
+    // 7 calls (213,500 tokens): the 8th's reservation would take the minute past 200,000.
+    expect(inMemory.filter((s) => s.startsWith('200 '))).toHaveLength(7)
+    expect(inMemory[7]).toContain('213500 used')
+    // The leased credit used to absorb the overshoot where the requests decided in Redis did not
+    // see it: an 8th call was admitted (244,000 tokens) and Redis said 219,969 used.
+    const inRedis = await run(leased!)
+    expect(inRedis.filter((s) => s.startsWith('200 '))).toHaveLength(7)
+    expect(inRedis).toEqual(inMemory)
+    // Redis holds the usage, not waiting for the credit to be handed back.
+    expect(Number(await client.hget(`{${prefix}t:t}:t`, 'mt'))).toBe(213_500)
+    expect(vendor.received).toHaveLength(14)
+  })
+})

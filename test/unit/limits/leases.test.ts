@@ -230,6 +230,27 @@ describe.skipIf(!redisAvailable)('rate-limit leases (two replicas, real Redis)',
     expect(await redisCount(a.client, plan, 'mt')).toBe(1000 + 1000 + 300_000)
   })
 
+  it('charges at once an overshoot the credit cannot cover, and keeps one it covers local', async () => {
+    await awayFromBoundary(60_000, 5000)
+    const plan = planFor(`sbtest:${runId()}:`, { tpm: 1_000_000 })
+    const a = replica()
+    await (await reserve(a, plan, 1000)).settle(0) // claims a block of 62,437 (a sixteenth of what is left)
+    expect(await redisCount(a.client, plan, 'mt')).toBe(1000 + 62_437)
+    const covered = await reserve(a, plan, 1000)
+    expect(isLocal(covered.local, TPM)).toBe(true)
+    await covered.settle(500)
+    expect(await redisCount(a.client, plan, 'mt')).toBe(1000 + 62_437) // taken from the credit: no write
+    const over = await reserve(a, plan, 1000)
+    await over.settle(100_000) // 40,063 more than the credit left (59,937)
+    // Redis holds every token used (1,000 + 1,500 + 101,000) and the replica no credit: the next
+    // call is decided in Redis, which sees it.
+    expect(await redisCount(a.client, plan, 'mt')).toBe(103_500)
+    const next = await reserve(a, plan, 1000)
+    expect(isLocal(next.local, TPM)).toBe(false)
+    expect(next.d.ok && next.d.used[TPM]).toBe(104_500)
+    await next.settle(0)
+  })
+
   it('without leases (redis.leases.enabled: false) every request is decided in Redis', async () => {
     await awayFromBoundary(60_000, 3000)
     const plan = planFor(`sbtest:${runId()}:`, { rpm: 1000 })
