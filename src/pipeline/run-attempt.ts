@@ -209,10 +209,12 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     const cost = price(parsed.usage)
     const contentType = typeof upstream.headers['content-type'] === 'string' ? upstream.headers['content-type'] : 'application/json'
     if (cost !== null) baseHeaders['x-switchboard-cost-usd'] = cost.toFixed(8)
+    // Stored before the client has the id: an agent continues from it at once (previous_response_id).
+    const saving = translated ? deps.conversations?.save(call, translated) : undefined
+    if (saving) await saving
     state.committed = true
     state.ttftMs = performance.now() - t0
     sendBody(res, upstream.status, raw ? contentType : 'application/json', out, baseHeaders)
-    if (translated) deps.conversations?.save(call, translated)
     record(upstream.status)
     attemptObs?.end({ status: upstream.status, body: out })
     deps.health.finished(target, { ok: true, ttfbMs })
@@ -375,11 +377,16 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     }
   }
   if (!state.committed) write('')
-  if (encoder) write(encoder.end(usage))
-  else if (sendsDone) write(SSE_DONE)
+  if (encoder) {
+    const closing = encoder.end(usage)
+    // Stored before response.completed (or .incomplete) goes out: from that event on, the client
+    // may continue from this id (previous_response_id), on any replica.
+    const translated = encoder.result?.()
+    const saving = translated ? deps.conversations?.save(call, translated) : undefined
+    if (saving) await saving
+    write(closing)
+  } else if (sendsDone) write(SSE_DONE)
   res.end()
-  const translated = encoder?.result?.()
-  if (translated) deps.conversations?.save(call, translated)
   record(upstream.status)
   attemptObs?.end({ status: upstream.status })
   deps.health.finished(target, { ok: true, ttfbMs })
