@@ -21,7 +21,7 @@ import { requestFallbacksFrom, requestIdFrom, runIdFrom, tagsFrom } from './head
 import { parseCall, parseJsonBody, parsePassthroughBody } from './parse-request.ts'
 import { estimatePromptTokens } from './estimate.ts'
 import { sendBody, sendError } from './client-response.ts'
-import { finalError } from './upstream-error.ts'
+import { finalError, supersedes } from './upstream-error.ts'
 import { runAttempt, type AttemptSuccess, type ResponseState } from './run-attempt.ts'
 
 export interface Route {
@@ -163,8 +163,8 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
           break
         }
         last = result.failure
-        // The client hears the last vendor failure, not a later "circuit open" skip.
-        if (last.kind !== 'unavailable' || !reported) {
+        // The client hears the last vendor failure, not a later "circuit open" skip or "cannot translate".
+        if (supersedes(last, reported)) {
           reported = last
           lastProvider = step.target.provider.name
         }

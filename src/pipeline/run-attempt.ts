@@ -16,7 +16,7 @@ import { canonicalChunk, canonicalCompletion } from '../providers/openai/chat-di
 import type { Step, AttemptFailure } from '../routing/plan.ts'
 import { createSseParser, SSE_DONE } from '../upstream/sse.ts'
 import { classifyTransportError } from '../upstream/http-transport.ts'
-import type { StreamEvent, UpstreamResponse } from '../upstream/types.ts'
+import type { StreamEvent, UpstreamRequest, UpstreamResponse } from '../upstream/types.ts'
 import type { IngressCodec, StreamEncoder } from '../ingress/types.ts'
 import type { PipelineDeps } from './deps.ts'
 import type { Route } from './handle-call.ts'
@@ -67,7 +67,10 @@ export interface AttemptContext {
 
 const MAX_ERROR_BODY = 64 * 1024
 
-/** How this target serves the call: natively, or through OpenAI Chat with an ingress codec. */
+/**
+ * How this target serves the call: natively, or through OpenAI Chat with an ingress codec. A
+ * GatewayError when this target cannot take the call (runAttempt reports it as 'unservable').
+ */
 function plan(deps: PipelineDeps, ctx: AttemptContext): { op: Operation; body: JsonObject; codec?: IngressCodec } | GatewayError {
   const target = ctx.step.target
   const adapter = target.provider.kind.adapter
@@ -80,7 +83,13 @@ function plan(deps: PipelineDeps, ctx: AttemptContext): { op: Operation; body: J
   if (adapter.native.has(op) && !translateResponses) return { op, body: ctx.call.body }
   const codec = deps.codecs[op]
   if (codec && adapter.supports.has('chat')) {
-    const chat = codec.toChat(ctx.call.body)
+    let chat: ReturnType<IngressCodec['toChat']>
+    try {
+      chat = codec.toChat(ctx.call.body)
+    } catch (err) {
+      if (err instanceof GatewayError) return err
+      throw err
+    }
     // Effort derived from Anthropic thinking or Responses reasoning breaks models that do not reason (docs/agents.md).
     if (chat.reasoning_effort !== undefined && !(target.entry.reasoning ?? target.provider.config.type !== 'openai-compatible')) delete chat.reasoning_effort
     return { op: 'chat', body: chat as unknown as JsonObject, codec }
@@ -117,7 +126,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     return { ok: true, usage: undefined, provider: provider.name, upstreamModel: target.upstreamModel, finishReasons: [], costUsd: 0, cacheable: undefined }
   }
   const how = plan(deps, ctx)
-  if (how instanceof GatewayError) throw how
+  if (how instanceof GatewayError) return unservable(how)
 
   const input: AttemptInput = {
     operation: how.op,
@@ -134,7 +143,14 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     method: ctx.route.method,
   }
   const adapter = provider.kind.adapter
-  let request = adapter.buildRequest(input)
+  let request: UpstreamRequest
+  try {
+    request = adapter.buildRequest(input)
+  } catch (err) {
+    // The vendor has no counterpart for something the request asks (Anthropic and n > 1...).
+    if (err instanceof GatewayError && err.status < 500) return unservable(err)
+    throw err
+  }
   if (adapter.sign) request = await adapter.sign(request, input)
   // The circuit breaker's admission (in half-open, the single probe): a rejected attempt sends nothing.
   if (!deps.health.started(target)) {
@@ -397,6 +413,14 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     streamedEvents,
     cacheable: collected ? { kind: 'stream', frames: collected, usage, provider: provider.name, upstreamModel: target.upstreamModel, costUsd: cost } : undefined,
   }
+}
+
+/**
+ * This target cannot take the request (nothing was sent): the plan skips it and goes on; the
+ * client hears this only when no target could take the request (docs/routing.md).
+ */
+function unservable(error: GatewayError): AttemptResult {
+  return { ok: false, failure: { kind: 'unservable', error }, committed: false }
 }
 
 /**
