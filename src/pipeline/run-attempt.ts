@@ -11,7 +11,7 @@ import type { CachedResponse, RequestObserver } from '../core/ports.ts'
 import type { Usage } from '../core/usage.ts'
 import type { JsonObject } from '../core/json.ts'
 import type { ChatCompletion, ChatCompletionChunk } from '../core/openai-chat.ts'
-import type { AttemptInput, Operation, ParsedResponse, StreamFrame } from '../providers/types.ts'
+import { VendorRefusal, type AttemptInput, type Operation, type ParsedResponse, type StreamFrame } from '../providers/types.ts'
 import { canonicalChunk, canonicalCompletion } from '../providers/openai/chat-dialects.ts'
 import type { Step, AttemptFailure } from '../routing/plan.ts'
 import { createSseParser, SSE_DONE } from '../upstream/sse.ts'
@@ -212,6 +212,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     try {
       parsed = adapter.parseResponse(input, bytes)
     } catch (err) {
+      if (err instanceof VendorRefusal) return fail({ kind: 'provider', error: err.error }, upstream.status)
       deps.log.warn({ err, provider: provider.name, requestId: call.requestId }, 'could not parse the vendor response')
       return fail({ kind: 'provider', error: { status: 502, code: 'upstream_error', kind: 'server', message: 'The vendor sent a response the gateway could not read.' } }, upstream.status)
     }
