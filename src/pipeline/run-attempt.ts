@@ -26,6 +26,7 @@ import { vendorSecrets } from '../providers/secrets.ts'
 import { estimatePromptTokens } from './estimate.ts'
 import { forwardingRefusal } from './forwarding.ts'
 import { withStreamCost } from '../accounting/stream-cost.ts'
+import { mayHoldGatewayItems, withoutGatewayItems } from '../ingress/responses/index.ts'
 
 export interface ResponseState {
   headers: Record<string, string>
@@ -71,7 +72,7 @@ const MAX_ERROR_BODY = 64 * 1024
  * How this target serves the call: natively, or through OpenAI Chat with an ingress codec. A
  * GatewayError when this target cannot take the call (runAttempt reports it as 'unservable').
  */
-function plan(deps: PipelineDeps, ctx: AttemptContext): { op: Operation; body: JsonObject; codec?: IngressCodec } | GatewayError {
+function plan(deps: PipelineDeps, ctx: AttemptContext): { op: Operation; body: JsonObject; raw?: Buffer; codec?: IngressCodec } | GatewayError {
   const target = ctx.step.target
   const adapter = target.provider.kind.adapter
   const op = ctx.route.operation
@@ -80,7 +81,14 @@ function plan(deps: PipelineDeps, ctx: AttemptContext): { op: Operation; body: J
     const refused = forwardingRefusal(target.provider.name, deps.config.providers[target.provider.name]?.passthrough, ctx.route.method ?? 'POST', `/v1${ctx.route.path ?? ''}`)
     if (refused) return refused
   }
-  if (adapter.native.has(op) && !translateResponses) return { op, body: ctx.call.body }
+  if (adapter.native.has(op) && !translateResponses) {
+    // Turns a translated vendor answered (a fallback) hold reasoning and ids the vendor cannot know.
+    if (op === 'responses' && ctx.call.rawBody && mayHoldGatewayItems(ctx.call.rawBody)) {
+      const body = withoutGatewayItems(ctx.call.body)
+      if (body) return { op, body, raw: Buffer.from(JSON.stringify(body)) }
+    }
+    return { op, body: ctx.call.body }
+  }
   const codec = deps.codecs[op]
   if (codec && adapter.supports.has('chat')) {
     let chat: ReturnType<IngressCodec['toChat']>
@@ -131,7 +139,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
   const input: AttemptInput = {
     operation: how.op,
     body: how.body,
-    rawBody: how.codec ? undefined : call.rawBody,
+    rawBody: how.codec ? undefined : how.raw ?? call.rawBody,
     stream: call.stream,
     maxOutputTokens: call.maxOutputTokens,
     upstreamModel: target.upstreamModel,
