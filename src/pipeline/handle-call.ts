@@ -22,7 +22,7 @@ import { parseCall, parseJsonBody, parsePassthroughBody } from './parse-request.
 import { estimatePromptTokens } from './estimate.ts'
 import { sendBody, sendError } from './client-response.ts'
 import { finalError, supersedes } from './upstream-error.ts'
-import { runAttempt, type AttemptSuccess, type ResponseState } from './run-attempt.ts'
+import { runAttempt, type AttemptContext, type AttemptResult, type AttemptSuccess, type ResponseState } from './run-attempt.ts'
 
 export interface Route {
   operation: Operation
@@ -157,7 +157,14 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
       for (let step = plan.next(); step; step = plan.next(last)) {
         if (step.delayMs > 0) await sleep(step.delayMs, abort.signal)
         if (abort.signal.aborted) break
-        const result = await runAttempt(deps, { call, route, step, res, state, signal: abort.signal, observer, attempts, collect: cache === 'miss' })
+        const attempt: AttemptContext = { call, route, step, res, state, signal: abort.signal, observer, attempts, collect: cache === 'miss', inFlight: false }
+        let result: AttemptResult
+        try {
+          result = await runAttempt(deps, attempt)
+        } finally {
+          // An attempt that threw after the target counted it (a bug: it answers 500) still frees its slot.
+          if (attempt.inFlight) deps.health.finished(step.target, { ok: false, failure: 'internal_error' })
+        }
         if (result.ok) {
           success = result
           break

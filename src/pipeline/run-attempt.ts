@@ -9,11 +9,12 @@ import type { AttemptRecord, CallInfo } from '../core/call.ts'
 import { GatewayError } from '../core/errors.ts'
 import type { CachedResponse, RequestObserver } from '../core/ports.ts'
 import type { Usage } from '../core/usage.ts'
-import type { JsonObject } from '../core/json.ts'
+import { isObject, type JsonObject } from '../core/json.ts'
 import type { ChatCompletion, ChatCompletionChunk } from '../core/openai-chat.ts'
 import { VendorRefusal, type AttemptInput, type Operation, type ParsedResponse, type StreamFrame } from '../providers/types.ts'
 import { canonicalChunk, canonicalCompletion } from '../providers/openai/chat-dialects.ts'
 import type { Step, AttemptFailure } from '../routing/plan.ts'
+import type { AttemptResultInfo } from '../routing/health.ts'
 import { createSseParser, SSE_DONE } from '../upstream/sse.ts'
 import { classifyTransportError } from '../upstream/http-transport.ts'
 import type { StreamEvent, UpstreamRequest, UpstreamResponse } from '../upstream/types.ts'
@@ -64,6 +65,12 @@ export interface AttemptContext {
   attempts: AttemptRecord[]
   /** Keep the response's bytes for the cache. */
   collect: boolean
+  /**
+   * True while the target counts this attempt in flight (admitted by health.started, not yet
+   * finished): if runAttempt throws then, the caller releases it, or least-busy would shun the
+   * target and a half-open circuit keep its probe slot for good.
+   */
+  inFlight: boolean
 }
 
 const MAX_ERROR_BODY = 64 * 1024
@@ -165,6 +172,8 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     record(undefined, 'circuit_open')
     return { ok: false, failure: { kind: 'unavailable', reason: `No healthy upstream: the circuit of target ${target.id} (provider "${provider.name}") is open.` }, committed: false }
   }
+  // Until health.finished: should this attempt throw, handle-call frees the target's slot (AttemptContext.inFlight).
+  ctx.inFlight = true
   const attemptObs = ctx.observer?.attemptStarted({ provider: provider.name, upstreamModel: target.upstreamModel, attempt: step.attempt, serverAddress: request.origin, fallback: step.fallback })
   // In place: the request's header object is this attempt's own (UpstreamRequest), and copying the
   // request and its headers for every call cost more than the trace context itself.
@@ -174,7 +183,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     const label = failure.kind === 'provider' ? failure.error.kind : failure.kind === 'transport' ? failure.failure : 'unavailable'
     record(status, label)
     attemptObs?.end({ status, error: label })
-    deps.health.finished(target, { ok: false, failure: label })
+    finished(deps, ctx, { ok: false, failure: label })
     return { ok: false, failure, committed }
   }
 
@@ -217,18 +226,18 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
       return fail({ kind: 'transport', failure: classifyTransportError(err, ctx.signal).failure }, upstream.status)
     }
     let parsed: ParsedResponse
+    let translated: JsonObject | undefined
     try {
       parsed = adapter.parseResponse(input, bytes)
+      // OpenAI-type vendors hand back raw bytes even for a translated call: a chat.completion to encode,
+      // in whatever dialect the server speaks (chat-dialects.ts). A 200 that holds none (a proxy's page,
+      // an error sent with status 200) is this attempt's failure: the plan moves on.
+      if (how.codec) translated = how.codec.fromChat(parsed.kind === 'object' ? parsed.body as ChatCompletion : chatCompletionIn(parsed.bytes), { requestedModel: call.publicModel, clientWantsUsage: true, request: call.body })
     } catch (err) {
       if (err instanceof VendorRefusal) return fail({ kind: 'provider', error: err.error }, upstream.status)
       deps.log.warn({ err, provider: provider.name, requestId: call.requestId }, 'could not parse the vendor response')
       return fail({ kind: 'provider', error: { status: 502, code: 'upstream_error', kind: 'server', message: 'The vendor sent a response the gateway could not read.' } }, upstream.status)
     }
-    // OpenAI-type vendors hand back raw bytes even for a translated call: a chat.completion to encode,
-    // in whatever dialect the server speaks (chat-dialects.ts).
-    const translated = how.codec
-      ? how.codec.fromChat(parsed.kind === 'object' ? parsed.body as ChatCompletion : canonicalCompletion(JSON.parse((parsed as { bytes: Buffer }).bytes.toString('utf8')) as ChatCompletion), { requestedModel: call.publicModel, clientWantsUsage: true, request: call.body })
-      : undefined
     const raw = parsed.kind === 'raw' && !translated
     const out = translated ? Buffer.from(JSON.stringify(translated)) : parsed.kind === 'raw' ? parsed.bytes : Buffer.from(JSON.stringify(parsed.body))
     const cost = price(parsed.usage)
@@ -242,7 +251,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     sendBody(res, upstream.status, raw ? contentType : 'application/json', out, baseHeaders)
     record(upstream.status)
     attemptObs?.end({ status: upstream.status, body: out })
-    deps.health.finished(target, { ok: true, ttfbMs })
+    finished(deps, ctx, { ok: true, ttfbMs })
     return {
       ok: true, usage: parsed.usage, provider: provider.name, upstreamModel: target.upstreamModel,
       responseModel: parsed.responseModel, responseId: parsed.responseId, finishReasons: parsed.finishReasons ?? [], costUsd: cost,
@@ -395,7 +404,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     const label = failure.kind === 'provider' ? failure.error.kind : failure.kind === 'transport' ? failure.failure : 'unavailable'
     record(upstream.status, label)
     attemptObs?.end({ status: upstream.status, error: label })
-    deps.health.finished(target, { ok: false, failure: label })
+    finished(deps, ctx, { ok: false, failure: label })
     return {
       ok: true, usage, provider: provider.name, upstreamModel: target.upstreamModel, finishReasons: translator.finishReasons?.() ?? [],
       costUsd: price(usage), streamError: gerr.code, streamedEvents, cacheable: undefined,
@@ -414,7 +423,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
   res.end()
   record(upstream.status)
   attemptObs?.end({ status: upstream.status })
-  deps.health.finished(target, { ok: true, ttfbMs })
+  finished(deps, ctx, { ok: true, ttfbMs })
   const cost = price(usage)
   return {
     ok: true, usage, provider: provider.name, upstreamModel: target.upstreamModel,
@@ -430,6 +439,19 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
  */
 function unservable(error: GatewayError): AttemptResult {
   return { ok: false, failure: { kind: 'unservable', error }, committed: false }
+}
+
+/** The attempt is over for its target's health: once, and no longer in flight (AttemptContext.inFlight). */
+function finished(deps: PipelineDeps, ctx: AttemptContext, result: AttemptResultInfo): void {
+  ctx.inFlight = false
+  deps.health.finished(ctx.step.target, result)
+}
+
+/** The chat.completion in an OpenAI-type vendor's 200 body, in the canonical shape; throws when there is none. */
+function chatCompletionIn(bytes: Buffer): ChatCompletion {
+  const body: unknown = JSON.parse(bytes.toString('utf8'))
+  if (!isObject(body) || !Array.isArray(body.choices)) throw new Error('the vendor answered 200 without a chat.completion')
+  return canonicalCompletion(body as unknown as ChatCompletion)
 }
 
 /**
