@@ -21,8 +21,8 @@ import { requestFallbacksFrom, requestIdFrom, runIdFrom, tagsFrom } from './head
 import { parseCall, parseJsonBody, parsePassthroughBody } from './parse-request.ts'
 import { estimatePromptTokens } from './estimate.ts'
 import { sendBody, sendError } from './client-response.ts'
-import { finalError } from './upstream-error.ts'
-import { runAttempt, type AttemptSuccess, type ResponseState } from './run-attempt.ts'
+import { finalError, supersedes } from './upstream-error.ts'
+import { runAttempt, type AttemptContext, type AttemptResult, type AttemptSuccess, type ResponseState } from './run-attempt.ts'
 import { SHUTDOWN, shuttingDown } from './shutdown.ts'
 
 export interface Route {
@@ -177,14 +177,21 @@ export async function handleModelCall(deps: PipelineDeps, req: IncomingMessage, 
             continue
           }
         }
-        const result = await runAttempt(deps, { call, route, step, res, state, signal: abort.signal, observer, attempts, collect: cache === 'miss' })
+        const attempt: AttemptContext = { call, route, step, res, state, signal: abort.signal, observer, attempts, collect: cache === 'miss', inFlight: false }
+        let result: AttemptResult
+        try {
+          result = await runAttempt(deps, attempt)
+        } finally {
+          // An attempt that threw after the target counted it (a bug: it answers 500) still frees its slot.
+          if (attempt.inFlight) deps.health.finished(step.target, { ok: false, failure: 'internal_error' })
+        }
         if (result.ok) {
           success = result
           break
         }
         last = result.failure
-        // The client hears the last vendor failure, not a later "circuit open" skip.
-        if (last.kind !== 'unavailable' || !reported) {
+        // The client hears the last vendor failure, not a later "circuit open" skip or "cannot translate".
+        if (supersedes(last, reported)) {
           reported = last
           lastProvider = step.target.provider.name
         }

@@ -9,14 +9,15 @@ import type { AttemptRecord, CallInfo } from '../core/call.ts'
 import { GatewayError } from '../core/errors.ts'
 import type { CachedResponse, RequestObserver } from '../core/ports.ts'
 import type { Usage } from '../core/usage.ts'
-import type { JsonObject } from '../core/json.ts'
+import { isObject, type JsonObject } from '../core/json.ts'
 import type { ChatCompletion, ChatCompletionChunk } from '../core/openai-chat.ts'
-import type { AttemptInput, Operation, ParsedResponse, StreamFrame } from '../providers/types.ts'
+import { VendorRefusal, type AttemptInput, type Operation, type ParsedResponse, type StreamFrame } from '../providers/types.ts'
 import { canonicalChunk, canonicalCompletion } from '../providers/openai/chat-dialects.ts'
 import type { Step, AttemptFailure } from '../routing/plan.ts'
+import type { AttemptResultInfo } from '../routing/health.ts'
 import { createSseParser, SSE_DONE } from '../upstream/sse.ts'
 import { classifyTransportError } from '../upstream/http-transport.ts'
-import type { StreamEvent, UpstreamResponse } from '../upstream/types.ts'
+import type { StreamEvent, UpstreamRequest, UpstreamResponse } from '../upstream/types.ts'
 import type { IngressCodec, StreamEncoder } from '../ingress/types.ts'
 import type { PipelineDeps } from './deps.ts'
 import type { Route } from './handle-call.ts'
@@ -27,6 +28,7 @@ import { vendorSecrets } from '../providers/secrets.ts'
 import { estimatePromptTokens } from './estimate.ts'
 import { forwardingRefusal } from './forwarding.ts'
 import { withStreamCost } from '../accounting/stream-cost.ts'
+import { mayHoldGatewayItems, withoutGatewayItems } from '../ingress/responses/index.ts'
 
 export interface ResponseState {
   headers: Record<string, string>
@@ -64,12 +66,21 @@ export interface AttemptContext {
   attempts: AttemptRecord[]
   /** Keep the response's bytes for the cache. */
   collect: boolean
+  /**
+   * True while the target counts this attempt in flight (admitted by health.started, not yet
+   * finished): if runAttempt throws then, the caller releases it, or least-busy would shun the
+   * target and a half-open circuit keep its probe slot for good.
+   */
+  inFlight: boolean
 }
 
 const MAX_ERROR_BODY = 64 * 1024
 
-/** How this target serves the call: natively, or through OpenAI Chat with an ingress codec. */
-function plan(deps: PipelineDeps, ctx: AttemptContext): { op: Operation; body: JsonObject; codec?: IngressCodec } | GatewayError {
+/**
+ * How this target serves the call: natively, or through OpenAI Chat with an ingress codec. A
+ * GatewayError when this target cannot take the call (runAttempt reports it as 'unservable').
+ */
+function plan(deps: PipelineDeps, ctx: AttemptContext): { op: Operation; body: JsonObject; raw?: Buffer; codec?: IngressCodec } | GatewayError {
   const target = ctx.step.target
   const adapter = target.provider.kind.adapter
   const op = ctx.route.operation
@@ -78,10 +89,23 @@ function plan(deps: PipelineDeps, ctx: AttemptContext): { op: Operation; body: J
     const refused = forwardingRefusal(target.provider.name, deps.config.providers[target.provider.name]?.passthrough, ctx.route.method ?? 'POST', `/v1${ctx.route.path ?? ''}`)
     if (refused) return refused
   }
-  if (adapter.native.has(op) && !translateResponses) return { op, body: ctx.call.body }
+  if (adapter.native.has(op) && !translateResponses) {
+    // Turns a translated vendor answered (a fallback) hold reasoning and ids the vendor cannot know.
+    if (op === 'responses' && ctx.call.rawBody && mayHoldGatewayItems(ctx.call.rawBody)) {
+      const body = withoutGatewayItems(ctx.call.body)
+      if (body) return { op, body, raw: Buffer.from(JSON.stringify(body)) }
+    }
+    return { op, body: ctx.call.body }
+  }
   const codec = deps.codecs[op]
   if (codec && adapter.supports.has('chat')) {
-    const chat = codec.toChat(ctx.call.body)
+    let chat: ReturnType<IngressCodec['toChat']>
+    try {
+      chat = codec.toChat(ctx.call.body)
+    } catch (err) {
+      if (err instanceof GatewayError) return err
+      throw err
+    }
     // Effort derived from Anthropic thinking or Responses reasoning breaks models that do not reason (docs/agents.md).
     if (chat.reasoning_effort !== undefined && !(target.entry.reasoning ?? target.provider.config.type !== 'openai-compatible')) delete chat.reasoning_effort
     return { op: 'chat', body: chat as unknown as JsonObject, codec }
@@ -118,12 +142,12 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     return { ok: true, usage: undefined, provider: provider.name, upstreamModel: target.upstreamModel, finishReasons: [], costUsd: 0, cacheable: undefined }
   }
   const how = plan(deps, ctx)
-  if (how instanceof GatewayError) throw how
+  if (how instanceof GatewayError) return unservable(how)
 
   const input: AttemptInput = {
     operation: how.op,
     body: how.body,
-    rawBody: how.codec ? undefined : call.rawBody,
+    rawBody: how.codec ? undefined : how.raw ?? call.rawBody,
     stream: call.stream,
     maxOutputTokens: call.maxOutputTokens,
     upstreamModel: target.upstreamModel,
@@ -135,13 +159,22 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     method: ctx.route.method,
   }
   const adapter = provider.kind.adapter
-  let request = adapter.buildRequest(input)
+  let request: UpstreamRequest
+  try {
+    request = adapter.buildRequest(input)
+  } catch (err) {
+    // The vendor has no counterpart for something the request asks (Anthropic and n > 1...).
+    if (err instanceof GatewayError && err.status < 500) return unservable(err)
+    throw err
+  }
   if (adapter.sign) request = await adapter.sign(request, input)
   // The circuit breaker's admission (in half-open, the single probe): a rejected attempt sends nothing.
   if (!deps.health.started(target)) {
     record(undefined, 'circuit_open')
     return { ok: false, failure: { kind: 'unavailable', reason: `No healthy upstream: the circuit of target ${target.id} (provider "${provider.name}") is open.` }, committed: false }
   }
+  // Until health.finished: should this attempt throw, handle-call frees the target's slot (AttemptContext.inFlight).
+  ctx.inFlight = true
   const attemptObs = ctx.observer?.attemptStarted({ provider: provider.name, upstreamModel: target.upstreamModel, attempt: step.attempt, serverAddress: request.origin, fallback: step.fallback })
   // In place: the request's header object is this attempt's own (UpstreamRequest), and copying the
   // request and its headers for every call cost more than the trace context itself.
@@ -151,7 +184,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     const label = failure.kind === 'provider' ? failure.error.kind : failure.kind === 'transport' ? failure.failure : 'unavailable'
     record(status, label)
     attemptObs?.end({ status, error: label })
-    deps.health.finished(target, { ok: false, failure: label })
+    finished(deps, ctx, { ok: false, failure: label })
     return { ok: false, failure, committed }
   }
 
@@ -194,35 +227,38 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
       return fail({ kind: 'transport', failure: classifyTransportError(err, ctx.signal).failure }, upstream.status)
     }
     let parsed: ParsedResponse
+    let translated: JsonObject | undefined
     try {
       parsed = adapter.parseResponse(input, bytes)
+      // OpenAI-type vendors hand back raw bytes even for a translated call: a chat.completion to encode,
+      // in whatever dialect the server speaks (chat-dialects.ts). A 200 that holds none (a proxy's page,
+      // an error sent with status 200) is this attempt's failure: the plan moves on.
+      if (how.codec) translated = how.codec.fromChat(parsed.kind === 'object' ? parsed.body as ChatCompletion : chatCompletionIn(parsed.bytes), { requestedModel: call.publicModel, clientWantsUsage: true, request: call.body })
     } catch (err) {
+      if (err instanceof VendorRefusal) return fail({ kind: 'provider', error: err.error }, upstream.status)
       deps.log.warn({ err, provider: provider.name, requestId: call.requestId }, 'could not parse the vendor response')
       return fail({ kind: 'provider', error: { status: 502, code: 'upstream_error', kind: 'server', message: 'The vendor sent a response the gateway could not read.' } }, upstream.status)
     }
     // Pass-through bytes are relayed unread: an empty, cut or non-JSON 200 would reach the client
     // as a success its SDK cannot parse. Nothing is sent yet, so it fails this attempt instead.
     // Other /v1/* paths (files, audio) may answer anything.
-    if (parsed.kind === 'raw' && how.op !== 'passthrough' && !framedAsObject(parsed.bytes)) {
+    if (parsed.kind === 'raw' && !translated && how.op !== 'passthrough' && !framedAsObject(parsed.bytes)) {
       return fail({ kind: 'provider', error: { status: 502, code: 'upstream_error', kind: 'server', message: scrubSecrets(`The vendor answered ${upstream.status} with ${describeBody(parsed.bytes, upstream.headers['content-type'])}, not a JSON object.`, [apiKey]) } }, upstream.status)
     }
-    // OpenAI-type vendors hand back raw bytes even for a translated call: a chat.completion to encode,
-    // in whatever dialect the server speaks (chat-dialects.ts).
-    const translated = how.codec
-      ? how.codec.fromChat(parsed.kind === 'object' ? parsed.body as ChatCompletion : canonicalCompletion(JSON.parse((parsed as { bytes: Buffer }).bytes.toString('utf8')) as ChatCompletion), { requestedModel: call.publicModel, clientWantsUsage: true, request: call.body })
-      : undefined
     const raw = parsed.kind === 'raw' && !translated
     const out = translated ? Buffer.from(JSON.stringify(translated)) : parsed.kind === 'raw' ? parsed.bytes : Buffer.from(JSON.stringify(parsed.body))
     const cost = price(parsed.usage)
     const contentType = typeof upstream.headers['content-type'] === 'string' ? upstream.headers['content-type'] : 'application/json'
     if (cost !== null) baseHeaders['x-switchboard-cost-usd'] = cost.toFixed(8)
+    // Stored before the client has the id: an agent continues from it at once (previous_response_id).
+    const saving = translated ? deps.conversations?.save(call, translated) : undefined
+    if (saving) await saving
     state.committed = true
     state.ttftMs = performance.now() - t0
     sendBody(res, upstream.status, raw ? contentType : 'application/json', out, baseHeaders)
-    if (translated) deps.conversations?.save(call, translated)
     record(upstream.status)
     attemptObs?.end({ status: upstream.status, body: out })
-    deps.health.finished(target, { ok: true, ttfbMs })
+    finished(deps, ctx, { ok: true, ttfbMs })
     return {
       ok: true, usage: parsed.usage, provider: provider.name, upstreamModel: target.upstreamModel,
       responseModel: parsed.responseModel, responseId: parsed.responseId, finishReasons: parsed.finishReasons ?? [], costUsd: cost,
@@ -379,7 +415,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     const label = failure.kind === 'provider' ? failure.error.kind : failure.kind === 'transport' ? failure.failure : 'unavailable'
     record(upstream.status, label)
     attemptObs?.end({ status: upstream.status, error: label })
-    deps.health.finished(target, { ok: false, failure: label })
+    finished(deps, ctx, { ok: false, failure: label })
     return {
       ok: true, usage, provider: provider.name, upstreamModel: target.upstreamModel, finishReasons: translator.finishReasons?.() ?? [],
       costUsd: price(usage), streamError: gerr.code, streamedEvents, cacheable: undefined,
@@ -391,14 +427,19 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     return fail({ kind: 'provider', error: { status: 502, code: 'upstream_error', kind: 'server', message: 'The vendor ended the event stream without sending a single event.' } }, upstream.status)
   }
   if (!state.committed) write('')
-  if (encoder) write(encoder.end(usage))
-  else if (sendsDone) write(SSE_DONE)
+  if (encoder) {
+    const closing = encoder.end(usage)
+    // Stored before response.completed (or .incomplete) goes out: from that event on, the client
+    // may continue from this id (previous_response_id), on any replica.
+    const translated = encoder.result?.()
+    const saving = translated ? deps.conversations?.save(call, translated) : undefined
+    if (saving) await saving
+    write(closing)
+  } else if (sendsDone) write(SSE_DONE)
   res.end()
-  const translated = encoder?.result?.()
-  if (translated) deps.conversations?.save(call, translated)
   record(upstream.status)
   attemptObs?.end({ status: upstream.status })
-  deps.health.finished(target, { ok: true, ttfbMs })
+  finished(deps, ctx, { ok: true, ttfbMs })
   const cost = price(usage)
   return {
     ok: true, usage, provider: provider.name, upstreamModel: target.upstreamModel,
@@ -429,6 +470,27 @@ function describeBody(bytes: Buffer, contentType: string | string[] | undefined)
   if (bytes.length === 0) return 'an empty body'
   const ct = typeof contentType === 'string' ? `${contentType} ` : ''
   return `a ${ct}body of ${bytes.length} bytes starting ${JSON.stringify(bytes.subarray(0, 60).toString('utf8'))}`
+}
+
+/**
+ * This target cannot take the request (nothing was sent): the plan skips it and goes on; the
+ * client hears this only when no target could take the request (docs/routing.md).
+ */
+function unservable(error: GatewayError): AttemptResult {
+  return { ok: false, failure: { kind: 'unservable', error }, committed: false }
+}
+
+/** The attempt is over for its target's health: once, and no longer in flight (AttemptContext.inFlight). */
+function finished(deps: PipelineDeps, ctx: AttemptContext, result: AttemptResultInfo): void {
+  ctx.inFlight = false
+  deps.health.finished(ctx.step.target, result)
+}
+
+/** The chat.completion in an OpenAI-type vendor's 200 body, in the canonical shape; throws when there is none. */
+function chatCompletionIn(bytes: Buffer): ChatCompletion {
+  const body: unknown = JSON.parse(bytes.toString('utf8'))
+  if (!isObject(body) || !Array.isArray(body.choices)) throw new Error('the vendor answered 200 without a chat.completion')
+  return canonicalCompletion(body as unknown as ChatCompletion)
 }
 
 /**

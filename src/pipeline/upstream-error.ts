@@ -45,7 +45,26 @@ export function vendorErrorToClient(e: ProviderError, provider: string): Gateway
   return new GatewayError({ status: e.status, code: e.code, message, type: e.type, param: typeof e.param === 'string' ? scrubSecrets(e.param) : null })
 }
 
+/**
+ * Whether `next` should replace `kept` as the failure the client hears when the attempts are over.
+ * A vendor's own failure (the latest one) beats a target skipped as unusable now ('unavailable':
+ * circuit open, keys resting), which beats a target that cannot take the request at all
+ * ('unservable': a translation refusal). So a 429 seen first is not hidden by a fallback that
+ * could not translate the request, and that 400 is answered only when no target could take it;
+ * among such 400s, the first that names a field (the most precise one).
+ */
+export function supersedes(next: AttemptFailure, kept: AttemptFailure | undefined): boolean {
+  if (!kept) return true
+  const gap = weight(next) - weight(kept)
+  if (gap !== 0) return gap > 0
+  if (next.kind === 'unservable' && kept.kind === 'unservable') return next.error.param !== null && kept.error.param === null
+  return next.kind !== 'unavailable'
+}
+
+const weight = (f: AttemptFailure): number => (f.kind === 'unservable' ? 0 : f.kind === 'unavailable' ? 1 : 2)
+
 export function finalError(last: AttemptFailure | undefined, provider: string | undefined): GatewayError {
+  if (last?.kind === 'unservable') return last.error
   if (!last || last.kind === 'unavailable') {
     return new GatewayError({
       status: 503,

@@ -101,6 +101,19 @@ export interface ProviderError {
   param?: string | null
 }
 
+/**
+ * Thrown by `parseResponse` (or set as a stream translator's `error()`) when a 2xx body is the
+ * vendor refusing, not answering (Gemini's blocked prompt): the pipeline handles it as that vendor
+ * error, so routing reacts to it (content_policy_fallbacks) and the client sees it as one.
+ */
+export class VendorRefusal extends Error {
+  readonly error: ProviderError
+  constructor(error: ProviderError) {
+    super(error.message)
+    this.error = error
+  }
+}
+
 export interface ProviderAdapter {
   /** The API schema this adapter speaks. */
   readonly schema: 'openai' | 'azure' | 'anthropic' | 'gemini' | 'bedrock' | 'mock'

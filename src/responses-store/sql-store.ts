@@ -97,9 +97,9 @@ export async function createResponsesStore(opts: { db: SqlDb; log: Logger; reten
     },
 
     save(call: CallInfo, response: JsonObject) {
-      if (call.operation !== 'responses' || call.body.store === false) return
+      if (call.operation !== 'responses' || call.body.store === false) return undefined
       const id = response.id
-      if (typeof id !== 'string' || response.status === 'failed') return
+      if (typeof id !== 'string' || response.status === 'failed') return undefined
       const expansion = expansionOf(call.body)
       const all = inputItems(call.body.input)
       const own = expansion ? all.slice(expansion.historyItems) : all
@@ -107,9 +107,15 @@ export async function createResponsesStore(opts: { db: SqlDb; log: Logger; reten
       const write = db.query(
         'INSERT INTO responses_store (team, id, previous_id, created_at, input, output, response) VALUES ($1, $2, $3, $4, $5, $6, $7)',
         [call.principal.team, id, expansion?.previousResponseId ?? null, Date.now(), JSON.stringify(own), JSON.stringify(output), JSON.stringify(response)],
-      ).catch((err: unknown) => log.warn({ err, requestId: call.requestId, responseId: id }, 'could not store the response for previous_response_id'))
+      ).then(
+        () => undefined,
+        // The turn is answered all the same: a store outage must not fail the agent's current turn
+        // (docs/translation-responses.md). Continuing from this id then answers 404.
+        (err: unknown) => { log.warn({ err, requestId: call.requestId, responseId: id }, 'could not store the response for previous_response_id') },
+      )
       writes.add(write)
       void write.finally(() => writes.delete(write))
+      return write
     },
 
     async get(team, id) {

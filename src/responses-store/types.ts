@@ -15,6 +15,11 @@ export interface ConversationStore {
    * expanded body, or a 404 GatewayError when the team has no such response (or it expired).
    */
   expand(team: string, body: JsonObject): Promise<ExpandedBody> | undefined
-  /** Keeps a translated Response unless the request said store: false. Never throws; the write runs in the background. */
-  save(call: CallInfo, response: JsonObject): void
+  /**
+   * Keeps a translated Response unless the request said store: false (then undefined: nothing to
+   * wait for). The promise settles once the row is written, or the write failed (logged); it never
+   * rejects. The pipeline waits for it before the client can learn the response is done, so an
+   * immediate previous_response_id finds the row on any replica.
+   */
+  save(call: CallInfo, response: JsonObject): Promise<void> | undefined
 }

@@ -34,6 +34,8 @@ const NEUTRAL: ReadonlySet<string> = new Set([
   'aborted', 'total_timeout',
   // never reached the target
   'unavailable', 'circuit_open', 'no_key_available', 'provider_disabled',
+  // the gateway failed (a bug), whatever the target did
+  'internal_error',
 ])
 
 /** Maps an attempt's outcome (ok, or its failure label) to what it says about the target's health. */

@@ -6,7 +6,8 @@
  * own fallbacks (x-switchboard-fallbacks), then the model's `fallbacks`, each model's targets once;
  * when all are spent, the last model's targets again while attempts remain. A prompt-too-long
  * failure jumps to the context-window fallbacks, a content-policy refusal to the content-policy
- * fallbacks (none configured: the error stands). A client error is never retried.
+ * fallbacks (none configured: the error stands). A client error is never retried. A target that
+ * cannot take the request (it cannot be translated for it) is skipped for the rest of the request.
  *
  * Waiting: a target not yet tried in this request is tried at once. Trying a target again waits
  * an exponential backoff with full jitter, and at least until the vendor's retry-after for it (or,
@@ -15,6 +16,7 @@
  * the plan stops and the last error stands (a 429 reaches the client with its retry-after).
  */
 import type { Config } from '../config/schema.ts'
+import type { GatewayError } from '../core/errors.ts'
 import type { ProviderError } from '../providers/types.ts'
 import type { Target } from './deployments.ts'
 import type { TransportFailure } from '../upstream/types.ts'
@@ -26,6 +28,12 @@ export type AttemptFailure =
   | { kind: 'provider'; error: ProviderError }
   | { kind: 'transport'; failure: TransportFailure }
   | { kind: 'unavailable'; reason: string; retryAfterMs?: number }
+  /**
+   * The target cannot take this request at all (it cannot be translated for it: an OpenAI
+   * previous_response_id on Anthropic, n > 1 on Claude...): nothing was sent. The plan moves on
+   * and never offers that target again in this request; it costs no attempt.
+   */
+  | { kind: 'unservable'; error: GatewayError }
 
 export interface Step {
   target: Target
@@ -59,7 +67,7 @@ const RETRYABLE_TRANSPORT: ReadonlySet<TransportFailure> = new Set([
 
 /** Whether another attempt may help: vendor 429/5xx/529, refused keys, timeouts, broken connections. */
 export function isRetryable(f: AttemptFailure): boolean {
-  if (f.kind === 'unavailable') return true
+  if (f.kind === 'unavailable' || f.kind === 'unservable') return true
   if (f.kind === 'transport') return RETRYABLE_TRANSPORT.has(f.failure)
   const k = f.error.kind
   // An auth failure is one key's problem: another key or vendor may serve.
@@ -95,10 +103,13 @@ export function createPlan(publicModel: string, deps: PlanDeps): RoutePlan {
   let tried: Set<string> | undefined
   /** Per target id: not before this time (the vendor's retry-after). */
   let holdUntil: Map<string, number> | undefined
+  /** Targets that cannot take this request (an 'unservable' failure): never offered again. */
+  let unservable: Set<string> | undefined
 
   const loadGroup = (from: number): boolean => {
     for (let i = from; i < groups.length; i++) {
-      const ordered = deps.order(groups[i]!, deps.targets.get(groups[i]!) ?? [])
+      const all = deps.order(groups[i]!, deps.targets.get(groups[i]!) ?? [])
+      const ordered = unservable ? all.filter((t) => !unservable!.has(t.id)) : all
       if (ordered.length > 0) {
         groupIndex = i
         queue = ordered
@@ -140,6 +151,11 @@ export function createPlan(publicModel: string, deps: PlanDeps): RoutePlan {
 
   return {
     next(failure) {
+      // Nothing was sent to a target that cannot take the request: that step was no attempt.
+      if (failure?.kind === 'unservable' && previous) {
+        (unservable ??= new Set()).add(previous.id)
+        attempt--
+      }
       if (attempt >= maxAttempts) return undefined
       const at = now()
       if (failure === undefined) {

@@ -260,7 +260,6 @@ describe('store and previous_response_id on a translated target', () => {
     expect(third.output_text).toBe('SB_FINAL: hello')
     expect((lastSeen().json?.messages as unknown[]).length).toBe(5)
 
-    await new Promise((r) => setTimeout(r, 20)) // the store write runs after the response
     const got = await client.responses.retrieve(third.id)
     expect(got).toMatchObject({ id: third.id, status: 'completed', previous_response_id: second.id })
     // The SDK adds `parsed` to output_text parts it returns; the stored object is what the gateway sent.

@@ -6,6 +6,7 @@ import { createResponsesStreamEncoder } from './stream-encoder.ts'
 
 export { EXPANDED, expansionOf, type Expansion } from './response-object.ts'
 export { GATEWAY_RESPONSE_ID } from './request-to-chat.ts'
+export { mayHoldGatewayItems, withoutGatewayItems } from './native-input.ts'
 
 export const responsesIngress: IngressCodec = {
   toChat: responsesToChat,

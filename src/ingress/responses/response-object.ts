@@ -27,6 +27,9 @@ export const newResponseId = (): string => `resp_sb${randomUUID().replaceAll('-'
 export const itemId = (responseId: string, prefix: 'msg' | 'rs' | 'fc' | 'ctc' | 'lsh' | 'sh' | 'apc', index: number): string =>
   `${prefix}_${responseId.slice(5)}_${index}`
 
+/** An id `itemId` made. */
+export const GATEWAY_ITEM_ID = /^(?:msg|rs|fc|ctc|lsh|sh|apc)_sb[0-9a-f]{32}_\d+$/
+
 export type Status = 'completed' | 'incomplete' | 'in_progress' | 'failed'
 
 export function statusOf(finish: FinishReason | null | undefined): { status: Status; incomplete: JsonObject | null } {

@@ -25,7 +25,8 @@ import {
 type Delta = ChatCompletionChunk['choices'][number]['delta']
 
 interface OpenReasoning { index: number; id: string; text: string; segment: string; details: ReasoningDetail[]; summaryOpen: boolean }
-interface OpenMessage { index: number; id: string; text: string; refusal: boolean }
+/** `parts`: the finished content parts; the open one (`text`, a refusal or not) is at content_index parts.length. */
+interface OpenMessage { index: number; id: string; parts: JsonObject[]; text: string; refusal: boolean }
 /** `kind`: the tool's origin; only plain functions stream their arguments as function_call_arguments. */
 interface OpenCall { index: number; callId: string; name: string; args: string; kind: ToolOrigin['kind'] | undefined }
 const streamsArguments = (c: OpenCall): boolean => c.kind !== 'custom' && c.kind !== 'client'
@@ -83,16 +84,26 @@ export function createResponsesStreamEncoder(ctx: EncodeContext): StreamEncoder 
     return out + ev('response.output_item.done', { output_index: r.index, item })
   }
 
+  function openPart(m: OpenMessage): string {
+    return ev('response.content_part.added', { item_id: m.id, output_index: m.index, content_index: m.parts.length, part: m.refusal ? { type: 'refusal', refusal: '' } : outputText('') })
+  }
+
+  function closePart(m: OpenMessage): string {
+    const contentIndex = m.parts.length
+    const part = m.refusal ? { type: 'refusal', refusal: m.text } : outputText(m.text)
+    m.parts.push(part)
+    const out = m.refusal
+      ? ev('response.refusal.done', { item_id: m.id, output_index: m.index, content_index: contentIndex, refusal: m.text })
+      : ev('response.output_text.done', { item_id: m.id, output_index: m.index, content_index: contentIndex, text: m.text, logprobs: [] })
+    return out + ev('response.content_part.done', { item_id: m.id, output_index: m.index, content_index: contentIndex, part })
+  }
+
   function closeMessage(): string {
     if (!message) return ''
     const m = message
     message = undefined
-    const part = m.refusal ? { type: 'refusal', refusal: m.text } : outputText(m.text)
-    let out = m.refusal
-      ? ev('response.refusal.done', { item_id: m.id, output_index: m.index, content_index: 0, refusal: m.text })
-      : ev('response.output_text.done', { item_id: m.id, output_index: m.index, content_index: 0, text: m.text, logprobs: [] })
-    out += ev('response.content_part.done', { item_id: m.id, output_index: m.index, content_index: 0, part })
-    const item = messageItem(m.id, 'completed', [part])
+    const out = closePart(m)
+    const item = messageItem(m.id, 'completed', m.parts)
     items[m.index] = item
     return out + ev('response.output_item.done', { output_index: m.index, item })
   }
@@ -150,22 +161,28 @@ export function createResponsesStreamEncoder(ctx: EncodeContext): StreamEncoder 
     return out
   }
 
+  /** Text or refusal text: a refusal after text (or the reverse) is the message's next content part, as non-streamed. */
   function textDelta(value: string, refusal: boolean): string {
     if (value === '') return ''
     let out = closeReasoning()
-    if (!message || message.refusal !== refusal) {
-      out += closeMessage()
+    if (!message) {
       const index = items.length
       const mid = itemId(id, 'msg', index)
       add(messageItem(mid, 'in_progress', []))
       out += take()
-      message = { index, id: mid, text: '', refusal }
-      out += ev('response.content_part.added', { item_id: mid, output_index: index, content_index: 0, part: refusal ? { type: 'refusal', refusal: '' } : outputText('') })
+      message = { index, id: mid, parts: [], text: '', refusal }
+      out += openPart(message)
+    } else if (message.refusal !== refusal) {
+      out += closePart(message)
+      message.text = ''
+      message.refusal = refusal
+      out += openPart(message)
     }
+    const part = message.parts.length
     message.text += value
     return out + (refusal
-      ? ev('response.refusal.delta', { item_id: message.id, output_index: message.index, content_index: 0, delta: value })
-      : ev('response.output_text.delta', { item_id: message.id, output_index: message.index, content_index: 0, delta: value, logprobs: [] }))
+      ? ev('response.refusal.delta', { item_id: message.id, output_index: message.index, content_index: part, delta: value })
+      : ev('response.output_text.delta', { item_id: message.id, output_index: message.index, content_index: part, delta: value, logprobs: [] }))
   }
 
   function toolDeltas(delta: Delta): string {

@@ -7,11 +7,10 @@
  */
 import { GatewayError } from '../../core/errors.ts'
 import { isObject } from '../../core/json.ts'
-import type { JsonObject } from '../../core/json.ts'
 import type { ChatCompletion, ChatMessage, ReasoningDetail, ToolCall } from '../../core/openai-chat.ts'
 import { usageToOpenAI } from '../../core/usage.ts'
 import type { Usage } from '../../core/usage.ts'
-import { finishReasonFromStopReason } from './stop-reason.ts'
+import { finishReasonFromStopReason, refusalText } from './stop-reason.ts'
 import { anthropicUsageToUsage, readAnthropicUsage } from './usage.ts'
 
 export interface TranslatedCompletion {
@@ -52,7 +51,10 @@ export function anthropicToChat(message: unknown, created: number): TranslatedCo
   if (toolCalls.length > 0) chatMessage.tool_calls = toolCalls
   if (reasoning !== undefined) chatMessage.reasoning_content = reasoning
   if (details.length > 0) chatMessage.reasoning_details = details
-  if (stopReason === 'refusal') chatMessage.refusal = refusalText(message['stop_details'])
+  if (stopReason === 'refusal') {
+    const refusal = refusalText(message['stop_details'], text !== undefined && text !== '')
+    if (refusal !== undefined) chatMessage.refusal = refusal
+  }
 
   const anthropicUsage = readAnthropicUsage(message['usage'])
   const usage = anthropicUsage ? anthropicUsageToUsage(anthropicUsage) : undefined
@@ -67,8 +69,3 @@ export function anthropicToChat(message: unknown, created: number): TranslatedCo
   return { completion, usage, stopReason }
 }
 
-/** Anthropic explains refusals in stop_details; OpenAI clients look for `message.refusal`. */
-function refusalText(stopDetails: unknown): string {
-  const d: JsonObject | undefined = isObject(stopDetails) ? stopDetails : undefined
-  return typeof d?.['explanation'] === 'string' ? d['explanation'] : 'The model declined to respond.'
-}

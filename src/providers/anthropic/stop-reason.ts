@@ -14,3 +14,15 @@ export function finishReasonFromStopReason(stopReason: string | null | undefined
     default: return 'stop'
   }
 }
+
+/**
+ * The `refusal` of a Chat message for Anthropic's stop_reason refusal: the explanation Anthropic
+ * gives in stop_details; without one, a placeholder only when the model wrote no text (so a client
+ * showing `refusal` has something to show). When the model's own words already say no, nothing is
+ * invented beside them: finish_reason content_filter marks the refusal.
+ */
+export function refusalText(stopDetails: unknown, wroteText: boolean): string | undefined {
+  const explanation = typeof stopDetails === 'object' && stopDetails !== null ? (stopDetails as { explanation?: unknown }).explanation : undefined
+  if (typeof explanation === 'string' && explanation !== '') return explanation
+  return wroteText ? undefined : 'The model declined to respond.'
+}

@@ -25,7 +25,7 @@ import type { StreamEvent } from '../../upstream/types.ts'
 import type { ProviderError, StreamFrame, StreamOptions, StreamTranslator } from '../types.ts'
 import { streamErrorToProviderError } from './errors.ts'
 import { readAnthropicEvent } from './stream-events.ts'
-import { finishReasonFromStopReason } from './stop-reason.ts'
+import { finishReasonFromStopReason, refusalText } from './stop-reason.ts'
 import type { AnthropicUsage } from './types.ts'
 import { anthropicUsageToUsage, mergeAnthropicUsage, readAnthropicUsage } from './usage.ts'
 
@@ -42,6 +42,8 @@ export function createChatStreamTranslator(opts: StreamOptions, created = Math.f
   const blocks = new Map<number, BlockState>()
   let nextToolIndex = 0
   const finishReasons: string[] = []
+  /** The model wrote text: a refusal without an explanation then needs no placeholder. */
+  let wroteText = false
 
   const chunk = (delta: Delta, finish: FinishReason | null = null): StreamFrame => ({
     kind: 'chunk',
@@ -72,7 +74,9 @@ export function createChatStreamTranslator(opts: StreamOptions, created = Math.f
       case 'text': {
         blocks.set(index, { kind: 'text' })
         const text = block['text']
-        return typeof text === 'string' && text !== '' ? [chunk({ content: text })] : []
+        if (typeof text !== 'string' || text === '') return []
+        wroteText = true
+        return [chunk({ content: text })]
       }
       case 'thinking': {
         blocks.set(index, { kind: 'thinking' })
@@ -102,7 +106,9 @@ export function createChatStreamTranslator(opts: StreamOptions, created = Math.f
     const delta = isObject(data['delta']) ? data['delta'] : {}
     switch (delta['type']) {
       case 'text_delta':
-        return state?.kind === 'text' && typeof delta['text'] === 'string' && delta['text'] !== '' ? [chunk({ content: delta['text'] })] : []
+        if (state?.kind !== 'text' || typeof delta['text'] !== 'string' || delta['text'] === '') return []
+        wroteText = true
+        return [chunk({ content: delta['text'] })]
       case 'input_json_delta': {
         const json = delta['partial_json']
         if (state?.kind !== 'tool' || typeof json !== 'string' || json === '') return []
@@ -136,8 +142,8 @@ export function createChatStreamTranslator(opts: StreamOptions, created = Math.f
     finishReasons.push(finish)
     const frame: Delta = {}
     if (stopReason === 'refusal') {
-      const details = isObject(delta['stop_details']) ? delta['stop_details'] : {}
-      frame.refusal = typeof details['explanation'] === 'string' ? details['explanation'] : 'The model declined to respond.'
+      const refusal = refusalText(delta['stop_details'], wroteText)
+      if (refusal !== undefined) frame.refusal = refusal
     }
     return [chunk(frame, finish)]
   }

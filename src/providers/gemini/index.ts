@@ -6,11 +6,11 @@ import { GatewayError } from '../../core/errors.ts'
 import { isObject, type Json } from '../../core/json.ts'
 import type { ChatRequest } from '../../core/openai-chat.ts'
 import type { UpstreamRequest } from '../../upstream/types.ts'
-import type { AttemptInput, ParsedResponse, ProviderAdapter, ProviderKind } from '../types.ts'
+import { VendorRefusal, type AttemptInput, type ParsedResponse, type ProviderAdapter, type ProviderKind } from '../types.ts'
 import { embeddingsToGemini, geminiToEmbeddings, modelPath } from './embeddings.ts'
 import { parseGeminiError } from './errors.ts'
 import { chatToGemini } from './request.ts'
-import { geminiToChat } from './response.ts'
+import { geminiToChat, promptBlocked } from './response.ts'
 import { createGeminiStreamTranslator } from './stream.ts'
 import { chatResponse } from '../translated.ts'
 
@@ -47,6 +47,8 @@ function parseResponse(input: AttemptInput, raw: Buffer): ParsedResponse {
     const { body, usage } = geminiToEmbeddings(input.body, parsed, input.upstreamModel)
     return { kind: 'object', body, usage, responseModel: input.upstreamModel }
   }
+  const blocked = promptBlocked(parsed)
+  if (blocked) throw new VendorRefusal(blocked)
   const { completion, usage } = geminiToChat(parsed, input.upstreamModel, nowSeconds())
   return chatResponse(completion, usage)
 }

@@ -2,6 +2,7 @@
 import { isObject, type Json, type JsonObject } from '../../core/json.ts'
 import type { ChatCompletion, FinishReason, ReasoningDetail, ToolCall } from '../../core/openai-chat.ts'
 import { usageToOpenAI, type Usage } from '../../core/usage.ts'
+import type { ProviderError } from '../types.ts'
 import { argsToString, finishReasonFromGemini, stringField, toolCallId, usageFromGemini } from './common.ts'
 
 export interface GeminiCompletion { completion: ChatCompletion; usage: Usage | undefined }
@@ -45,11 +46,8 @@ export function geminiToChat(body: JsonObject, model: string, created: number): 
   const responseId = stringField(body, 'responseId')
   const candidates = Array.isArray(body['candidates']) ? body['candidates'].filter(isObject) : []
   const choices = candidates.map((c, i) => choiceFromCandidate(c, i, responseId))
-  if (choices.length === 0) {
-    // The prompt itself was blocked (promptFeedback.blockReason): no candidates at all.
-    const blocked = isObject(body['promptFeedback']) && body['promptFeedback']['blockReason'] !== undefined
-    choices.push({ index: 0, message: { role: 'assistant', content: '' }, finish_reason: blocked ? 'content_filter' : 'stop' })
-  }
+  // No candidates and no block reason (a blocked prompt is an error: promptBlocked): an empty answer.
+  if (choices.length === 0) choices.push({ index: 0, message: { role: 'assistant', content: '' }, finish_reason: 'stop' })
   const usage = usageFromGemini(body['usageMetadata'])
   const completion: ChatCompletion = {
     id: responseId ? `chatcmpl-${responseId}` : 'chatcmpl-gemini',
@@ -60,6 +58,28 @@ export function geminiToChat(body: JsonObject, model: string, created: number): 
   }
   if (usage) completion.usage = usageToOpenAI(usage)
   return { completion, usage }
+}
+
+/**
+ * Gemini's answer when it blocked the prompt itself: HTTP 200, `promptFeedback.blockReason` and no
+ * candidates ("If set, the prompt was blocked and no candidates are returned"). That is a refusal,
+ * not an empty answer: a content-filter error shaped as OpenAI (and Azure) send one, a 400 with code
+ * content_filter, so content_policy_fallbacks react to it and a client without one sees a 400.
+ */
+export function promptBlocked(body: JsonObject): ProviderError | undefined {
+  const feedback = body['promptFeedback']
+  if (!isObject(feedback) || feedback['blockReason'] === undefined) return undefined
+  if (Array.isArray(body['candidates']) && body['candidates'].length > 0) return undefined
+  const reason = typeof feedback['blockReason'] === 'string' ? feedback['blockReason'] : 'BLOCK_REASON_UNSPECIFIED'
+  const detail = stringField(feedback, 'blockReasonMessage')
+  return {
+    status: 400,
+    code: 'content_filter',
+    type: 'invalid_request_error',
+    param: null,
+    kind: 'content_filter',
+    message: `Gemini blocked the prompt (blockReason ${reason})${detail ? `: ${detail}` : ''}. Rephrase the prompt.`,
+  }
 }
 
 export function parseJsonBody(body: Buffer): Json {

@@ -10,6 +10,7 @@ import type { ProviderError, StreamFrame, StreamOptions, StreamTranslator } from
 import { argsToString, finishReasonFromGemini, stringField, toolCallId, usageFromGemini } from './common.ts'
 import { geminiErrorFromObject, googleErrorObject } from './errors.ts'
 import { applyPartialArg } from './partial-args.ts'
+import { promptBlocked } from './response.ts'
 
 type Delta = ChatCompletionChunk['choices'][number]['delta']
 
@@ -139,6 +140,14 @@ export function createGeminiStreamTranslator(ctx: GeminiStreamContext): StreamTr
         return []
       }
       if (!isObject(parsed)) return []
+      // A blocked prompt comes as the stream's only event, before any candidate.
+      if (candidates.size === 0) {
+        const blocked = promptBlocked(parsed)
+        if (blocked) {
+          error = blocked
+          return []
+        }
+      }
       responseId ??= stringField(parsed, 'responseId')
       model ??= stringField(parsed, 'modelVersion')
       usage = usageFromGemini(parsed['usageMetadata']) ?? usage

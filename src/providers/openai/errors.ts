@@ -37,7 +37,8 @@ export function parseOpenAIError(status: number, headers: Record<string, string 
 
 function classify(status: number, code: string | undefined, message: string): ProviderError['kind'] {
   if (code === 'context_length_exceeded' || (status === 400 && CONTEXT.test(message))) return 'context_length'
-  if (code === 'content_filter' || code === 'content_policy_violation') return 'content_filter'
+  // invalid_prompt: a reasoning model (o-series, gpt-5, Codex) flagging the prompt under the usage policy.
+  if (code === 'content_filter' || code === 'content_policy_violation' || code === 'invalid_prompt') return 'content_filter'
   if (status === 429) return 'rate_limited'
   if (status === 401 || status === 403) return 'auth'
   if (status === 404) return 'not_found'

@@ -92,6 +92,12 @@ describe('anthropicToChat', () => {
     expect(usage?.outputTokens).toBe(5)
   })
 
+  it('a refusal without an explanation: a placeholder only when the model wrote no text', () => {
+    const refused = (content: unknown[]) => anthropicToChat({ id: 'msg_r', type: 'message', role: 'assistant', model: 'claude-x', content, stop_reason: 'refusal', usage: { input_tokens: 5, output_tokens: 2 } }, 1).completion.choices[0]?.message
+    expect(refused([{ type: 'text', text: 'I cannot' }])).toEqual({ role: 'assistant', content: 'I cannot' })
+    expect(refused([])).toEqual({ role: 'assistant', content: null, refusal: 'The model declined to respond.' })
+  })
+
   it.each([
     ['end_turn', 'stop'],
     ['stop_sequence', 'stop'],

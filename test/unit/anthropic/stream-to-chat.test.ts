@@ -145,6 +145,17 @@ describe('Anthropic stream -> OpenAI chunks', () => {
     expect(r.refusal).toBe("This request triggered restrictions on violative cyber content and was blocked under Anthropic's Usage Policy.")
   })
 
+  it('a refusal without an explanation: a placeholder only when the model wrote no text', () => {
+    const refusal = (text: string) => {
+      const lines = ['{"type":"message_start","message":{"id":"msg_r","model":"claude-x","usage":{"input_tokens":5,"output_tokens":1}}}']
+      if (text) lines.push('{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}', `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"${text}"}}`)
+      lines.push('{"type":"message_delta","delta":{"stop_reason":"refusal","stop_sequence":null},"usage":{"output_tokens":2}}')
+      return reassemble(chunksOf(run(createChatStreamTranslator({ clientWantsUsage: false }, CREATED), eventsFromText(lines.join('\n')))))
+    }
+    expect(refusal('I cannot')).toMatchObject({ content: 'I cannot', refusal: undefined, finish: ['content_filter'] })
+    expect(refusal('')).toMatchObject({ content: '', refusal: 'The model declined to respond.', finish: ['content_filter'] })
+  })
+
   it('stops at a mid-stream error event and reports it', () => {
     const events = eventsFromText([
       '{"type":"message_start","message":{"id":"msg_e","model":"claude-x","usage":{"input_tokens":5,"output_tokens":1}}}',

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import type { JsonObject } from '../../../src/core/json.ts'
-import { geminiToChat } from '../../../src/providers/gemini/response.ts'
+import { geminiToChat, promptBlocked } from '../../../src/providers/gemini/response.ts'
 import { parseGeminiError } from '../../../src/providers/gemini/errors.ts'
 import { geminiAdapter } from '../../../src/providers/gemini/index.ts'
-import type { AttemptInput } from '../../../src/providers/types.ts'
+import { VendorRefusal, type AttemptInput } from '../../../src/providers/types.ts'
 
 const fixture = (name: string): JsonObject => JSON.parse(readFileSync(new URL(`../../fixtures/gemini/${name}`, import.meta.url), 'utf8')) as JsonObject
 
@@ -77,9 +77,23 @@ describe('geminiToChat', () => {
     expect(completion.choices.map((c) => c.message.tool_calls?.map((t) => t.id))).toEqual([['call_r_0', 'call_r_1'], ['call_r_1_0']])
   })
 
-  it('reports a blocked prompt as content_filter', () => {
-    const { completion } = geminiToChat({ promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 4, totalTokenCount: 4 } }, 'g', 1)
-    expect(completion.choices).toEqual([{ index: 0, message: { role: 'assistant', content: '' }, finish_reason: 'content_filter' }])
+  it('a blocked prompt is a content-filter refusal (400 content_filter), not an empty answer', () => {
+    const chatInput: AttemptInput = {
+      operation: 'chat', body: { model: 'g', messages: [] }, rawBody: undefined, stream: false, maxOutputTokens: 100, upstreamModel: 'g', apiKey: 'k',
+      clientHeaders: {}, provider: { name: 'g', type: 'gemini', baseUrl: '', headers: {} },
+    }
+    const body = { promptFeedback: { blockReason: 'PROHIBITED_CONTENT' }, usageMetadata: { promptTokenCount: 12559, totalTokenCount: 12559 }, modelVersion: 'gemini-2.5-flash' }
+    let thrown: unknown
+    try { geminiAdapter.parseResponse(chatInput, Buffer.from(JSON.stringify(body))) } catch (err) { thrown = err }
+    expect(thrown).toBeInstanceOf(VendorRefusal)
+    expect((thrown as VendorRefusal).error).toEqual({
+      status: 400, code: 'content_filter', type: 'invalid_request_error', param: null, kind: 'content_filter',
+      message: 'Gemini blocked the prompt (blockReason PROHIBITED_CONTENT). Rephrase the prompt.',
+    })
+    expect(promptBlocked({ promptFeedback: { blockReason: 'SAFETY', blockReasonMessage: 'unsafe' } })?.message).toBe('Gemini blocked the prompt (blockReason SAFETY): unsafe. Rephrase the prompt.')
+    // Feedback alongside candidates is not a block; no candidates without a block reason is an empty answer.
+    expect(promptBlocked({ promptFeedback: { safetyRatings: [] }, candidates: [] })).toBeUndefined()
+    expect(geminiToChat({ usageMetadata: { promptTokenCount: 4 } }, 'g', 1).completion.choices).toEqual([{ index: 0, message: { role: 'assistant', content: '' }, finish_reason: 'stop' }])
   })
 })
 

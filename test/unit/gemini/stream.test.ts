@@ -34,6 +34,12 @@ describe('gemini stream translator', () => {
     expect(t.responseId?.()).toBe('dX6LadKVC7SZ28oPr9yJoQs')
   })
 
+  it('a blocked prompt (the only event: promptFeedback.blockReason, no candidates) is a content-filter error', () => {
+    const { chunks, t } = run([JSON.stringify({ promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 7, totalTokenCount: 7 } })], false)
+    expect(chunks).toEqual([])
+    expect(t.error()).toMatchObject({ status: 400, code: 'content_filter', kind: 'content_filter' })
+  })
+
   it('omits the usage chunk when the client did not ask, but still reports usage', () => {
     const { chunks, t } = run(fixtureLines('google-reasoning.chunks.txt'), false)
     expect(chunks.some((c) => c.usage)).toBe(false)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { backoffMs, createPlan, isRetryable, type AttemptFailure, type Step } from '../../../src/routing/plan.ts'
 import type { ProviderError } from '../../../src/providers/types.ts'
+import { GatewayError } from '../../../src/core/errors.ts'
 import { seeded, setup } from './fixtures.ts'
 
 const yaml = (retries = '{ max_attempts: 6, backoff_ms: 100, max_backoff_ms: 1000 }') => `
@@ -85,6 +86,18 @@ describe('plan', () => {
     const c = planFor('nofb').plan
     c.next()
     expect(c.next(perr('context_length', 400))).toBeUndefined()
+  })
+
+  it('a target that cannot take the request is skipped for good and costs no attempt', () => {
+    const unservable: AttemptFailure = { kind: 'unservable', error: new GatewayError({ status: 400, code: 'invalid_request', message: 'no' }) }
+    const { plan } = planFor('m', { yaml: yaml('{ max_attempts: 3, backoff_ms: 0, max_backoff_ms: 0 }') })
+    const steps = [plan.next(), plan.next(unservable), plan.next(perr('server', 500)), plan.next(perr('server', 500)), plan.next(unservable)]
+    // m/a cannot take it: m/b is attempt 1; the fallback f/b attempt 2, again attempt 3 (m/a is never offered again).
+    expect(steps.map(label)).toEqual(['m/a', 'm/b', 'f/b', 'f/b', 'stop'])
+    expect(steps.map((s) => s?.attempt)).toEqual([1, 1, 2, 3, undefined])
+    const solo = planFor('solo').plan
+    solo.next()
+    expect(solo.next(unservable)).toBeUndefined()
   })
 
   it('request fallbacks come before the model fallbacks', () => {
