@@ -80,7 +80,7 @@ export const SEGMENT_CHARS = 64
  * SAMPLE_WINDOWS evenly spaced windows and its tokens per character applied to the whole.
  */
 export const SAMPLE_BYTES = 16_384
-const SAMPLE_WINDOWS = 16
+const SAMPLE_WINDOWS = 32
 
 /** Prompt tokens of these texts: exact when they fit in SAMPLE_BYTES, else extrapolated from a sample. */
 export function countTokens(enc: Encoder, texts: readonly string[]): number {
