@@ -45,12 +45,35 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${where}: ${issue.message}`
 }
 
-export function parseConfig(text: string, file: string, env: Record<string, string | undefined>): LoadedConfig {
+const EXPECTED_ROOT = 'expected a mapping with providers, models, teams... (docs/config.md)'
+
+/** What is wrong with a document's root, if it is not a mapping. */
+function rootProblem(root: unknown): string | undefined {
+  if (root === null || root === undefined) return `(root): the file is empty; ${EXPECTED_ROOT}`
+  if (Array.isArray(root)) return `(root): ${EXPECTED_ROOT}, got a list`
+  if (typeof root !== 'object') return `(root): ${EXPECTED_ROOT}, got a ${typeof root}`
+  return undefined
+}
+
+/**
+ * The YAML text as a plain value. An empty document (or `null`, a scalar, a list) is an error, not
+ * `{}`: every section has defaults, so `{}` is a valid config that drops every model, team and admin
+ * key, and a file caught truncated (an editor's first step, `cat >`, a failed template) was applied
+ * that way by a hot reload.
+ */
+function readDocument(text: string, file: string): Record<string, unknown> {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
   if (doc.errors.length > 0) {
     throw new ConfigError(file, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}`))
   }
-  const raw: unknown = doc.toJS() ?? {}
+  const root: unknown = doc.toJS()
+  const problem = rootProblem(root)
+  if (problem) throw new ConfigError(file, [problem])
+  return root as Record<string, unknown>
+}
+
+export function parseConfig(text: string, file: string, env: Record<string, string | undefined>): LoadedConfig {
+  const raw = readDocument(text, file)
   let interpolated
   try {
     interpolated = interpolate(raw, env)

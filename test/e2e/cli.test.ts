@@ -48,6 +48,21 @@ describe('switchboard CLI', () => {
     expect(r.stderr).toContain('models.demo.targets[0].provider: unknown provider "nope"')
   })
 
+  it('an empty file (or a document that is not a mapping) is a config error naming the file, exit 2, both for --check-config and at start', () => {
+    const empty = write('empty.yaml', '')
+    for (const args of [['--check-config'], ['--port', '0']]) {
+      const r = spawnSync(process.execPath, [MAIN, '--config', empty, ...args], { encoding: 'utf8', timeout: 10_000 })
+      expect(r.status).toBe(2)
+      expect(r.stderr).toContain(`invalid config ${empty}`)
+      expect(r.stderr).toContain('(root): the file is empty; expected a mapping')
+    }
+    const list = write('list.yaml', '- providers\n- models\n')
+    const r = spawnSync(process.execPath, [MAIN, '--config', list, '--check-config'], { encoding: 'utf8' })
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain(`invalid config ${list}`)
+    expect(r.stderr).toContain('got a list')
+  })
+
   it('SWITCHBOARD_CONFIG selects the file when --config is absent', () => {
     const cfg = write('env.yaml', 'server: { port: nope }\n')
     const r = spawnSync(process.execPath, [MAIN, '--check-config'], { encoding: 'utf8', env: { ...process.env, SWITCHBOARD_CONFIG: cfg } })

@@ -98,6 +98,17 @@ teams:
     expect(parseConfig('teams: { A: { keys: { a: { key: "${X}" } } }, B: { keys: { b: { key: "${Y}" } } } }', 'cfg.yaml', {}).config.teams.A).toBeDefined()
   })
 
+  it('an empty document, or one that is not a mapping, is an error rather than an empty config', () => {
+    for (const text of ['', '\n', '# only a comment\n', '---\n', 'null', '~']) {
+      expect(problems(text)).toEqual(['(root): the file is empty; expected a mapping with providers, models, teams... (docs/config.md)'])
+    }
+    expect(problems('- a\n- b\n')).toEqual(['(root): expected a mapping with providers, models, teams... (docs/config.md), got a list'])
+    expect(problems('42')).toEqual(['(root): expected a mapping with providers, models, teams... (docs/config.md), got a number'])
+    expect(problems('providers')).toEqual(['(root): expected a mapping with providers, models, teams... (docs/config.md), got a string'])
+    // An explicit empty mapping is a choice, not an accident: every section takes its defaults.
+    expect(Object.keys(parseConfig('{}', 'cfg.yaml', {}).config.models)).toEqual([])
+  })
+
   it('reports YAML syntax errors', () => {
     expect(problems('models: [unclosed')[0]).toMatch(/^YAML syntax:/)
   })
