@@ -8,6 +8,11 @@
  * reload failed: the key store unreachable, say) is tried again with backoff until it is: marked
  * handled before the reload ran, it was never applied, not even on SIGHUP, until the file changed
  * again. An invalid version is not retried: the same text would fail the same way.
+ *
+ * A change the poll sees is handled only once two reads `settleMs` apart (by default one poll
+ * interval) find the same content: a file caught half-written (an editor or `cat >` truncates,
+ * then writes) must not be applied, and a prefix of a valid file is often valid. `check()`
+ * (SIGHUP) handles what it reads at once: the operator says the file is ready.
  */
 import { unwatchFile, watchFile } from 'node:fs'
 import { readFile } from 'node:fs/promises'
@@ -15,7 +20,7 @@ import { createHash } from 'node:crypto'
 import { parseConfig, type LoadedConfig } from './load.ts'
 
 export interface ConfigWatcher {
-  /** Checks the file now (SIGHUP, tests). */
+  /** Checks the file now, without waiting for it to settle (SIGHUP, tests). */
   check(): Promise<void>
   stop(): void
 }
@@ -24,6 +29,8 @@ export interface WatchOptions {
   file: string
   env: Record<string, string | undefined>
   intervalMs?: number
+  /** How long a changed file must keep the same content before it is handled (default: intervalMs). */
+  settleMs?: number
   /**
    * Applies a valid version. Resolving `{ applied: false }`, or throwing, means it could not be
    * applied yet: it is tried again after `retryMs`, doubling up to `retryMaxMs`.
@@ -43,15 +50,26 @@ const notApplied = (r: unknown): boolean => typeof r === 'object' && r !== null 
 export function watchConfigFile(opts: WatchOptions, initialText?: string): ConfigWatcher {
   const digest = (t: string) => createHash('sha256').update(t).digest('hex')
   const firstRetryMs = opts.retryMs ?? RETRY_MS
+  const intervalMs = opts.intervalMs ?? 1000
+  const settleMs = opts.settleMs ?? intervalMs
   /** The version handled last: applied, or rejected as invalid. */
   let last = initialText === undefined ? undefined : digest(initialText)
   /** A version that could not be applied, and the wait before its next try. */
   let failing: { digest: string; delayMs: number } | undefined
+  /** A changed version the poll saw, not handled yet, and when it was first read. */
+  let seen: { digest: string; at: number } | undefined
+  /** The next look: a retry of a failing version, or the second read of a settling one. */
   let retry: NodeJS.Timeout | undefined
   let stopped = false
   let running: Promise<void> | undefined
 
-  const check = async (): Promise<void> => {
+  const lookAgain = (ms: number): void => {
+    if (stopped) return
+    retry = setTimeout(() => { void serialized(false) }, ms)
+    retry.unref()
+  }
+
+  const check = async (now: boolean): Promise<void> => {
     clearTimeout(retry)
     retry = undefined
     let text: string
@@ -64,8 +82,19 @@ export function watchConfigFile(opts: WatchOptions, initialText?: string): Confi
     const d = digest(text)
     if (d === last) {
       failing = undefined
+      seen = undefined
       return
     }
+    // A version that failed to apply was complete when read; one new to the poll must settle first.
+    if (!now && failing?.digest !== d) {
+      if (seen?.digest !== d) seen = { digest: d, at: Date.now() }
+      const wait = seen.at + settleMs - Date.now()
+      if (wait > 0) {
+        lookAgain(wait)
+        return
+      }
+    }
+    seen = undefined
     let loaded: LoadedConfig
     try {
       loaded = parseConfig(text, opts.file, opts.env)
@@ -89,17 +118,16 @@ export function watchConfigFile(opts: WatchOptions, initialText?: string): Confi
     // Not applied: try this version again later, unless the file changes first (then the new one).
     const delayMs = failing?.digest === d ? failing.delayMs : firstRetryMs
     failing = { digest: d, delayMs: Math.min(delayMs * 2, opts.retryMaxMs ?? RETRY_MAX_MS) }
-    if (stopped) return
-    retry = setTimeout(() => { void serialized() }, delayMs)
-    retry.unref()
+    lookAgain(delayMs)
   }
-  const serialized = (): Promise<void> => {
-    running = (running ?? Promise.resolve()).then(check, check)
+  const serialized = (now: boolean): Promise<void> => {
+    const run = () => check(now)
+    running = (running ?? Promise.resolve()).then(run, run)
     return running
   }
-  watchFile(opts.file, { interval: opts.intervalMs ?? 1000, persistent: false }, () => { void serialized() })
+  watchFile(opts.file, { interval: intervalMs, persistent: false }, () => { void serialized(false) })
   return {
-    check: serialized,
+    check: () => serialized(true),
     stop: () => {
       stopped = true
       clearTimeout(retry)
