@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { configSchema, type Config } from './schema.ts'
-import { interpolate, InterpolationError } from './interpolate.ts'
+import { fileReferences, interpolate, InterpolationError } from './interpolate.ts'
 import { crossCheck } from './cross-check.ts'
 
 export class ConfigError extends Error {
@@ -86,6 +86,15 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
   const problems = crossCheck(parsed.data)
   if (problems.length > 0) throw new ConfigError(file, problems)
   return { config: parsed.data, file, missingVars: interpolated.missing }
+}
+
+/** The `${file:}` paths the config text references; none when it does not parse. */
+export function referencedFiles(text: string): string[] {
+  try {
+    return fileReferences(readDocument(text, ''))
+  } catch {
+    return []
+  }
 }
 
 export async function loadConfigFile(file: string, env: Record<string, string | undefined>): Promise<LoadedConfig> {

@@ -58,6 +58,20 @@ describe('config watcher', () => {
     expect(applied).toEqual([])
   })
 
+  it('a ${file:} the config references is watched: created after a rejection, it is applied', async () => {
+    const dir = tempDir('sbwatch-')
+    const file = join(dir, 'switchboard.yaml')
+    const secret = join(dir, 'vendor-key')
+    writeFileSync(file, config('a'))
+    const { applied, invalid } = watch(file, config('a'), 50)
+    await started()
+    const withSecret = `${config('a', 'd')}teams: { t: { keys: { k: { key: "\${file:${secret}}" } } } }\n`
+    writeFileSync(file, withSecret)
+    await expect.poll(() => invalid, { timeout: 3000 }).toEqual([[`teams.t.keys.k.key: cannot read \${file:${secret}}: ENOENT`]])
+    writeFileSync(secret, 'sk-sb-watch-secret-0001\n')
+    await expect.poll(() => applied, { timeout: 3000 }).toEqual([['a', 'd']])
+  })
+
   it('check() (SIGHUP) handles the file at once, without waiting for it to settle', async () => {
     const file = join(tempDir('sbwatch-'), 'switchboard.yaml')
     writeFileSync(file, config('a'))
