@@ -62,7 +62,7 @@ async function main(): Promise<number> {
     if (stopping) return
     stopping = true
     reload.watcher?.stop()
-    log.info({ signal, graceMs: loaded.config.server.shutdown_grace_ms }, 'shutting down: draining in-flight requests')
+    log.info({ signal, graceMs: gateway.config.server.shutdown_grace_ms }, 'shutting down: draining in-flight requests')
     gateway.shutdown().then(
       () => {
         log.info('shutdown complete')
