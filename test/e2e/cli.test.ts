@@ -63,6 +63,27 @@ describe('switchboard CLI', () => {
     expect(r.stderr).toContain('got a list')
   })
 
+  // Each of these was "valid" for --check-config, then start-up failed with exit 1 and a stack trace.
+  it.each([
+    ['store: { url: "mysql://db/sb" }', 'store.url: expected sqlite://'],
+    ['telemetry: { otlp_endpoint: "not a url" }', 'telemetry.otlp_endpoint: expected an http(s) URL'],
+    ['telemetry: { metrics_port: 99999 }', 'telemetry.metrics_port: a port from 0 to 65535'],
+    ['server: { port: 70000 }', 'server.port: a port from 0 to 65535'],
+    ['telemetry: { redact_patterns: ["ok-[0-9]+", "([a-z"] }', 'telemetry.redact_patterns[1]: not a valid regular expression'],
+    ['redis: { url: "not a url" }', 'redis.url: expected redis://'],
+  ])('%s is a config error for --check-config and at start: exit 2 naming the file and key path', (section, problem) => {
+    // Should start-up accept it after all, it must not write ./data or take a fixed port.
+    const rest = ['store: { url: "sqlite::memory:" }', 'server: { port: 0 }'].filter((d) => !section.startsWith(d.split(':')[0]!))
+    const cfg = write('startup.yaml', `providers: { m: { type: mock } }\nmodels: { demo: { targets: [{ provider: m, model: mock-1 }] } }\n${[section, ...rest].join('\n')}\n`)
+    for (const args of [['--check-config'], []]) {
+      const r = spawnSync(process.execPath, [MAIN, '--config', cfg, ...args], { encoding: 'utf8', timeout: 10_000 })
+      expect(r.stderr).toContain(`invalid config ${cfg}`)
+      expect(r.stderr).toContain(problem)
+      expect(r.stderr).not.toContain('failed to start')
+      expect(r.status).toBe(2)
+    }
+  })
+
   it('SWITCHBOARD_CONFIG selects the file when --config is absent', () => {
     const cfg = write('env.yaml', 'server: { port: nope }\n')
     const r = spawnSync(process.execPath, [MAIN, '--check-config'], { encoding: 'utf8', env: { ...process.env, SWITCHBOARD_CONFIG: cfg } })
