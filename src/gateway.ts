@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis'
 import { ConfigError, type LoadedConfig } from './config/load.ts'
 import type { Config } from './config/schema.ts'
 import { restartOnlyChanges } from './config/reload.ts'
+import { configWarnings } from './config/cross-check.ts'
 import { buildDeployments } from './routing/deployments.ts'
 import { createTargetHealth } from './routing/health.ts'
 import { nominalPrice } from './routing/nominal-price.ts'
@@ -144,6 +145,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
    */
   const buildRuntime = async (config: Config): Promise<Runtime> => {
     const own: Closer[] = []
+    for (const w of configWarnings(config)) log.warn(w)
     const deployments = buildDeployments(config, (level, msg, fields) => log[level](fields ?? {}, msg))
     own.push(() => deployments.close())
     // Virtual keys: served from memory, the SQL store is the source of truth (docs/keys.md). A

@@ -84,6 +84,34 @@ describe('switchboard CLI', () => {
     }
   })
 
+  it('warns, naming the key path, about model names differing only in case and scope globs matching no model: --check-config and at start', async () => {
+    const cfg = write('warn.yaml', `
+server: { port: 0 }
+store: { url: "sqlite::memory:" }
+providers: { m: { type: mock } }
+models: { demo: { targets: [{ provider: m, model: mock-1 }] }, Demo: { targets: [{ provider: m, model: mock-1 }] } }
+teams: { t: { keys: { k: { key: sk-sb-cli-warn-0001, models: ["dmeo*"] } } } }
+`)
+    const caseWarning = 'models.Demo: differs from models.demo only in case'
+    const globWarning = 'teams.t.keys.k.models[0]: "dmeo*" matches no model under models'
+    const r = spawnSync(process.execPath, [MAIN, '--config', cfg, '--check-config'], { encoding: 'utf8' })
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain(`warning: ${caseWarning}`)
+    expect(r.stdout).toContain(`warning: ${globWarning}`)
+
+    const child = spawn(process.execPath, [MAIN, '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const out: string[] = []
+    child.stdout.on('data', (c: Buffer) => out.push(c.toString()))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    const deadline = Date.now() + 10_000
+    while (!out.join('').includes('switchboard listening') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    const warnings = out.join('').split('\n').filter((l) => l.includes('"level":"warn"')).map((l) => (JSON.parse(l) as { msg: string }).msg).join('\n')
+    expect(warnings).toContain(caseWarning)
+    expect(warnings).toContain(globWarning)
+  })
+
   it('SWITCHBOARD_CONFIG selects the file when --config is absent', () => {
     const cfg = write('env.yaml', 'server: { port: nope }\n')
     const r = spawnSync(process.execPath, [MAIN, '--check-config'], { encoding: 'utf8', env: { ...process.env, SWITCHBOARD_CONFIG: cfg } })
