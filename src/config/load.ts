@@ -56,20 +56,26 @@ function rootProblem(root: unknown): string | undefined {
 }
 
 /**
- * The YAML text as a plain value. An empty document (or `null`, a scalar, a list) is an error, not
- * `{}`: every section has defaults, so `{}` is a valid config that drops every model, team and admin
- * key, and a file caught truncated (an editor's first step, `cat >`, a failed template) was applied
- * that way by a hot reload.
+ * The YAML text as a plain value. Merge keys (`<<: *defaults`, YAML 1.1's, which most YAML tools
+ * take) are honoured, and top-level `x-` blocks are dropped (the Compose convention), so anchors
+ * can share provider, model and team defaults; every other unknown key is still an error.
+ *
+ * An empty document (or `null`, a scalar, a list) is an error, not `{}`: every section has
+ * defaults, so `{}` is a valid config that drops every model, team and admin key, and a file
+ * caught truncated (an editor's first step, `cat >`, a failed template) was applied that way by a
+ * hot reload.
  */
 function readDocument(text: string, file: string): Record<string, unknown> {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true })
   if (doc.errors.length > 0) {
     throw new ConfigError(file, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}`))
   }
   const root: unknown = doc.toJS()
   const problem = rootProblem(root)
   if (problem) throw new ConfigError(file, [problem])
-  return root as Record<string, unknown>
+  const mapping = root as Record<string, unknown>
+  for (const key of Object.keys(mapping)) if (key.startsWith('x-')) delete mapping[key]
+  return mapping
 }
 
 export function parseConfig(text: string, file: string, env: Record<string, string | undefined>): LoadedConfig {
