@@ -10,6 +10,8 @@ import type { Hono } from 'hono'
 import type { Redis } from 'ioredis'
 import { ConfigError, type LoadedConfig } from './config/load.ts'
 import type { Config } from './config/schema.ts'
+import { restartOnlyChanges } from './config/reload.ts'
+import { configWarnings } from './config/cross-check.ts'
 import { buildDeployments } from './routing/deployments.ts'
 import { createTargetHealth } from './routing/health.ts'
 import { nominalPrice } from './routing/nominal-price.ts'
@@ -57,11 +59,13 @@ export interface Gateway {
   server: Server
   port: number
   url: string
+  /** The config new requests are served with: the start-up one, or the last one a reload applied. */
+  readonly config: Config
   /** Applies a new, already validated config; in-flight requests finish on the old one. */
   reload(next: LoadedConfig): Promise<{ applied: boolean; ignored: string[] }>
   /** Records a reload refused because the new file is invalid (the old config keeps running). */
   rejectReload(file: string, err: unknown): void
-  /** Stops accepting, lets in-flight requests finish up to the grace period, flushes, closes. */
+  /** Stops accepting, lets in-flight requests finish up to the grace period (default: the current config's), flushes, closes. */
   shutdown(graceMs?: number): Promise<void>
 }
 
@@ -141,6 +145,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
    */
   const buildRuntime = async (config: Config): Promise<Runtime> => {
     const own: Closer[] = []
+    for (const w of configWarnings(config)) log.warn(w)
     const deployments = buildDeployments(config, (level, msg, fields) => log[level](fields ?? {}, msg))
     own.push(() => deployments.close())
     // Virtual keys: served from memory, the SQL store is the source of truth (docs/keys.md). A
@@ -242,22 +247,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
   log.info({ port: address.port, host: address.address, models: Object.keys(config.models).length, providers: current.pipeline.deployments.providers.size }, 'switchboard listening')
 
-  /** Settings read once at start; a reload that changes them is applied except for these. */
-  const restartOnly = (next: Config): string[] => {
-    const changed: string[] = []
-    for (const k of ['server.port', 'server.host', 'store', 'redis', 'telemetry'] as const) {
-      const [a, b] = k === 'server.port' ? [config.server.port, next.server.port] : k === 'server.host' ? [config.server.host, next.server.host] : [config[k], next[k]]
-      if (JSON.stringify(a) !== JSON.stringify(b)) changed.push(k)
-    }
-    return changed
-  }
-
   return {
     server,
     port: address.port,
     url: `http://${urlHost}:${address.port}`,
+    get config() { return current.config },
     async reload(next: LoadedConfig) {
-      const ignored = restartOnly(next.config)
+      // Compared with the start-up config: these keep their start-up values until a restart.
+      const ignored = restartOnlyChanges(config, next.config)
       let runtime: Runtime
       try {
         runtime = await buildRuntime(next.config)
@@ -271,13 +268,18 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       current = runtime
       open.add(runtime)
       reloadStats.applied++
+      // Read once when the logger and telemetry were built, so applied here; the shutdown grace is
+      // read from the current config when shutdown starts.
+      log.level = next.config.logging.level
+      telemetry.setAccessLog(next.config.logging.access_log)
       telemetry.metrics?.configReload('applied')
       telemetry.metrics?.setModels(Object.keys(next.config.models))
       audit.record({ actor: 'system', action: 'config.reload', target: next.file, detail: { models: Object.keys(next.config.models).length, ignored } })
       if (ignored.length > 0) log.warn({ ignored }, 'config reloaded; these settings take effect only after a restart')
       else log.info({ file: next.file, models: Object.keys(next.config.models).length }, 'config reloaded')
-      // Requests in flight still use the previous runtime: close it once they had time to finish.
-      setTimeout(() => { void closeRuntime(previous).catch((err: unknown) => log.warn({ err }, 'closing the previous config runtime failed')) }, config.routing.timeouts.total_ms).unref()
+      // Requests in flight still use the previous runtime: close it once they had time to finish
+      // (they run under its own total_ms, not the start-up one).
+      setTimeout(() => { void closeRuntime(previous).catch((err: unknown) => log.warn({ err }, 'closing the previous config runtime failed')) }, previous.config.routing.timeouts.total_ms).unref()
       return { applied: true, ignored }
     },
     rejectReload(file: string, err: unknown) {
@@ -285,7 +287,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       telemetry.metrics?.configReload('rejected')
       log.error({ file, problems: err instanceof ConfigError ? err.problems : String(err) }, 'invalid config on reload; keeping the running config')
     },
-    async shutdown(graceMs = config.server.shutdown_grace_ms) {
+    async shutdown(graceMs = current.config.server.shutdown_grace_ms) {
       shutdownEnds = Date.now() + graceMs
       draining = true
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))

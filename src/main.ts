@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfigFile } from './config/load.ts'
+import { configWarnings } from './config/cross-check.ts'
 import { createLogger } from './telemetry/logger.ts'
 import { readFile } from 'node:fs/promises'
 import { startGateway } from './gateway.ts'
@@ -40,6 +41,7 @@ async function main(): Promise<number> {
   if (values['check-config']) {
     process.stdout.write(`switchboard: ${file} is valid (${Object.keys(loaded.config.models).length} models, ${Object.keys(loaded.config.providers).length} providers)\n`)
     for (const v of loaded.missingVars) process.stdout.write(`  note: \${${v}} is unset\n`)
+    for (const w of configWarnings(loaded.config)) process.stdout.write(`  warning: ${w}\n`)
     return 0
   }
   const log = createLogger(loaded.config.logging.level)
@@ -62,7 +64,7 @@ async function main(): Promise<number> {
     if (stopping) return
     stopping = true
     reload.watcher?.stop()
-    log.info({ signal, graceMs: loaded.config.server.shutdown_grace_ms }, 'shutting down: draining in-flight requests')
+    log.info({ signal, graceMs: gateway.config.server.shutdown_grace_ms }, 'shutting down: draining in-flight requests')
     gateway.shutdown().then(
       () => {
         log.info('shutdown complete')

@@ -1,6 +1,7 @@
 /** Checks the references between sections that a schema alone cannot. */
 import { hash } from 'node:crypto'
 import type { Config } from './schema.ts'
+import { globMatch } from '../core/glob.ts'
 
 export function crossCheck(config: Config): string[] {
   const problems: string[] = []
@@ -53,4 +54,36 @@ export function crossCheck(config: Config): string[] {
     }
   }
   return problems
+}
+
+/**
+ * Mistakes the gateway can run with but that are rarely meant, each as `key path: what and why`:
+ * warned at start, on every reload and by --check-config, not refused, since a config that only
+ * carries them still serves as written.
+ */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = []
+  const models = Object.keys(config.models)
+
+  // Model names are case-sensitive (as OpenAI's are): keeping both is valid, but callers of one
+  // never reach the other and their spend is reported apart, which is seldom the intent.
+  const byLowerCase = new Map<string, string>()
+  for (const name of models) {
+    const first = byLowerCase.get(name.toLowerCase())
+    if (first === undefined) byLowerCase.set(name.toLowerCase(), name)
+    else warnings.push(`models.${name}: differs from models.${first} only in case; model names are case-sensitive, so these are two models with their own callers, limits and spend`)
+  }
+
+  // A scope glob that matches nothing (a typo, a model since renamed) grants nothing, silently:
+  // the key or team is left without the models its owner meant to give it.
+  const unmatched = (glob: string) => !models.some((m) => globMatch(glob, m))
+  const why = 'matches no model under models, so it allows nothing (only * is a wildcard)'
+  for (const [team, t] of Object.entries(config.teams)) {
+    t.models?.forEach((g, i) => { if (unmatched(g)) warnings.push(`teams.${team}.models[${i}]: "${g}" ${why}`) })
+    for (const g of Object.keys(t.model_limits ?? {})) if (unmatched(g)) warnings.push(`teams.${team}.model_limits.${g}: "${g}" matches no model under models, so these limits apply to nothing`)
+    for (const [name, k] of Object.entries(t.keys)) {
+      k.models?.forEach((g, i) => { if (unmatched(g)) warnings.push(`teams.${team}.keys.${name}.models[${i}]: "${g}" ${why}`) })
+    }
+  }
+  return warnings
 }

@@ -21,6 +21,25 @@ export class InterpolationError extends Error {
   }
 }
 
+/**
+ * The paths of every `${file:/path}` in the string values of `value`, for the config watcher: a
+ * rotated secret in one of them is a new version of the config although its text is the same.
+ */
+export function fileReferences(value: unknown): string[] {
+  const found = new Set<string>()
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') {
+      for (const m of v.matchAll(PATTERN)) if (m[1]!.startsWith('file:')) found.add(m[1]!.slice(5))
+    } else if (Array.isArray(v)) {
+      v.forEach(walk)
+    } else if (v !== null && typeof v === 'object' && !(v instanceof Date)) {
+      Object.values(v).forEach(walk)
+    }
+  }
+  walk(value)
+  return [...found].sort()
+}
+
 export function interpolate(value: unknown, env: Record<string, string | undefined>): InterpolationResult {
   const missing = new Set<string>()
   const walk = (v: unknown, path: string): unknown => {

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { configSchema, type Config } from './schema.ts'
-import { interpolate, InterpolationError } from './interpolate.ts'
+import { fileReferences, interpolate, InterpolationError } from './interpolate.ts'
 import { crossCheck } from './cross-check.ts'
 
 export class ConfigError extends Error {
@@ -45,12 +45,41 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${where}: ${issue.message}`
 }
 
-export function parseConfig(text: string, file: string, env: Record<string, string | undefined>): LoadedConfig {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
+const EXPECTED_ROOT = 'expected a mapping with providers, models, teams... (docs/config.md)'
+
+/** What is wrong with a document's root, if it is not a mapping. */
+function rootProblem(root: unknown): string | undefined {
+  if (root === null || root === undefined) return `(root): the file is empty; ${EXPECTED_ROOT}`
+  if (Array.isArray(root)) return `(root): ${EXPECTED_ROOT}, got a list`
+  if (typeof root !== 'object') return `(root): ${EXPECTED_ROOT}, got a ${typeof root}`
+  return undefined
+}
+
+/**
+ * The YAML text as a plain value. Merge keys (`<<: *defaults`, YAML 1.1's, which most YAML tools
+ * take) are honoured, and top-level `x-` blocks are dropped (the Compose convention), so anchors
+ * can share provider, model and team defaults; every other unknown key is still an error.
+ *
+ * An empty document (or `null`, a scalar, a list) is an error, not `{}`: every section has
+ * defaults, so `{}` is a valid config that drops every model, team and admin key, and a file
+ * caught truncated (an editor's first step, `cat >`, a failed template) was applied that way by a
+ * hot reload.
+ */
+function readDocument(text: string, file: string): Record<string, unknown> {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true })
   if (doc.errors.length > 0) {
     throw new ConfigError(file, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}`))
   }
-  const raw: unknown = doc.toJS() ?? {}
+  const root: unknown = doc.toJS()
+  const problem = rootProblem(root)
+  if (problem) throw new ConfigError(file, [problem])
+  const mapping = root as Record<string, unknown>
+  for (const key of Object.keys(mapping)) if (key.startsWith('x-')) delete mapping[key]
+  return mapping
+}
+
+export function parseConfig(text: string, file: string, env: Record<string, string | undefined>): LoadedConfig {
+  const raw = readDocument(text, file)
   let interpolated
   try {
     interpolated = interpolate(raw, env)
@@ -63,6 +92,15 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
   const problems = crossCheck(parsed.data)
   if (problems.length > 0) throw new ConfigError(file, problems)
   return { config: parsed.data, file, missingVars: interpolated.missing }
+}
+
+/** The `${file:}` paths the config text references; none when it does not parse. */
+export function referencedFiles(text: string): string[] {
+  try {
+    return fileReferences(readDocument(text, ''))
+  } catch {
+    return []
+  }
 }
 
 export async function loadConfigFile(file: string, env: Record<string, string | undefined>): Promise<LoadedConfig> {

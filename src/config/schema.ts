@@ -13,6 +13,30 @@ const num = (min = 0) => z.preprocess(numeric, z.number().min(min))
 const bool = () => z.preprocess(boolish, z.boolean())
 const dateTime = () => z.preprocess((v) => (v instanceof Date ? v.toISOString() : v), z.iso.datetime({ offset: true }))
 
+/** A TCP port; 0 means any free port. Node throws ERR_SOCKET_BAD_PORT at listen for anything else. */
+const port = () => z.preprocess(numeric, z.number().int().min(0).max(65535, 'a port from 0 to 65535'))
+
+/** A URL whose scheme is one of `schemes` (`http:`...): what the exporter or client will accept. */
+function urlWith(value: string, schemes: readonly string[]): boolean {
+  try {
+    return schemes.includes(new URL(value.trim()).protocol)
+  } catch {
+    return false
+  }
+}
+
+/** The schemes stores/sql.ts opens (openSqlDb); anything else failed only at start, with a stack trace. */
+const STORE_URL = /^(sqlite:|postgres:\/\/|postgresql:\/\/)/
+
+/** A regular expression that compiles as the redactor compiles it (telemetry/redact.ts). */
+const regex = () => z.string().superRefine((pattern, ctx) => {
+  try {
+    new RegExp(pattern, 'g')
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` })
+  }
+})
+
 function validTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz })
@@ -133,7 +157,7 @@ const teamSchema = z.strictObject({
 
 export const configSchema = z.strictObject({
   server: z.strictObject({
-    port: int(0).default(8080),
+    port: port().default(8080),
     host: z.string().default('127.0.0.1'),
     max_body_bytes: int(1).default(10 * 1024 * 1024),
     admin_keys: z.array(z.string()).default([]),
@@ -142,7 +166,7 @@ export const configSchema = z.strictObject({
     auth: z.enum(['keys', 'none']).default('keys'),
   }).default({ port: 8080, host: '127.0.0.1', max_body_bytes: 10 * 1024 * 1024, admin_keys: [], shutdown_grace_ms: 30_000, auth: 'keys' }),
   store: z.strictObject({
-    url: z.string().default('sqlite://./data/switchboard.db'),
+    url: z.string().regex(STORE_URL, 'expected sqlite://./rel.db, sqlite:///abs.db, "sqlite::memory:" or postgres://user:pass@host:5432/db').default('sqlite://./data/switchboard.db'),
     ledger_retention_days: int(0).optional(),
     /** PostgreSQL: where ledger rows the store did not take by the end of shutdown are spilled (docs/costs.md); default ./data. */
     ledger_spill_dir: z.string().min(1).optional(),
@@ -150,7 +174,9 @@ export const configSchema = z.strictObject({
     responses_retention_days: int(1).optional(),
   }).default({ url: 'sqlite://./data/switchboard.db' }),
   redis: z.strictObject({
-    url: z.string().default(''),
+    // Empty: no Redis. ioredis throws at start on a string that is not a URL, and reads another
+    // scheme's URL as a host name.
+    url: z.string().refine((u) => u.trim() === '' || urlWith(u, ['redis:', 'rediss:']), 'expected redis://host:6379/0 or rediss://..., or empty for no Redis').default(''),
     key_prefix: z.string().default('sb:'),
     on_failure: z.enum(['fail-open', 'fail-closed']).default('fail-open'),
     // Rate-limit leases (docs/limits.md "Leases"): blocks of a large limit admitted locally.
@@ -202,17 +228,18 @@ export const configSchema = z.strictObject({
   }).default({ enabled: false, mode: 'deterministic', ttl_ms: 3_600_000, scope: 'team', max_bytes: 256 * 1024 * 1024 }),
   telemetry: z.strictObject({
     service_name: z.string().default('switchboard'),
-    otlp_endpoint: z.string().default(''),
+    // Empty: tracing off (or the OTEL_* variables). The OTel exporters throw at start on anything but an http(s) URL.
+    otlp_endpoint: z.string().refine((u) => u.trim() === '' || urlWith(u, ['http:', 'https:']), 'expected an http(s) URL such as http://collector:4318, or empty').default(''),
     otlp_protocol: z.enum(['http/protobuf', 'http/json', 'grpc']).default('http/protobuf'),
     capture_content: bool().default(false),
     /** Extra regular expressions redacted from captured content (emails, keys and card numbers always are). */
-    redact_patterns: z.array(z.string()).default([]),
+    redact_patterns: z.array(regex()).default([]),
     /** Cap on captured text per attribute, in bytes. */
     content_max_bytes: int(0).default(16384),
     metrics: bool().default(true),
     /** GenAI metrics over OTLP to the trace endpoint (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT etc. work too). */
     otlp_metrics: bool().default(false),
-    metrics_port: int(0).optional(),
+    metrics_port: port().optional(),
   }).default({ service_name: 'switchboard', otlp_endpoint: '', otlp_protocol: 'http/protobuf', capture_content: false, redact_patterns: [], content_max_bytes: 16384, metrics: true, otlp_metrics: false }),
   logging: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

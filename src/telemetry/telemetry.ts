@@ -14,7 +14,7 @@ import { createMetrics, type GatewayMetrics } from './metrics.ts'
 import { otlpMetricsSettings, traceExportSettings } from './otlp-settings.ts'
 import type { Tracing } from './tracing.ts'
 import type { OtlpMetrics } from './otlp-metrics.ts'
-import { createObservability } from './observability.ts'
+import { createObservability, type ObservabilityDeps } from './observability.ts'
 import { providerNameByConfigName } from './genai.ts'
 import { createContentCapture } from './content.ts'
 import { createRedactor } from './redact.ts'
@@ -30,6 +30,8 @@ export interface Telemetry {
   tracing: boolean
   /** Whether GenAI metrics are exported over OTLP (a meter provider exists only then). */
   otlpMetrics: boolean
+  /** Turns the access log on or off (`logging.access_log`, applied on reload). */
+  setAccessLog(on: boolean): void
   /** Exports what is buffered (tests, shutdown). */
   flush(): Promise<void>
   close(): Promise<void>
@@ -91,16 +93,21 @@ export async function createTelemetry(config: Config, env: Record<string, string
     metricsServer = server
   }
 
+  // The observability object reads `access` on every request, so switching it applies at once.
+  const deps: ObservabilityDeps = {
+    log,
+    access: config.logging.access_log ? createAccessLog(log) : undefined,
+    metrics,
+    tracer: tracing?.tracer,
+    otlpMetrics,
+    providerNames: providerNameByConfigName(config.providers),
+    content,
+  }
   return {
-    observability: createObservability({
-      log,
-      access: config.logging.access_log ? createAccessLog(log) : undefined,
-      metrics,
-      tracer: tracing?.tracer,
-      otlpMetrics,
-      providerNames: providerNameByConfigName(config.providers),
-      content,
-    }),
+    observability: createObservability(deps),
+    setAccessLog(on) {
+      if (on !== (deps.access !== undefined)) deps.access = on ? createAccessLog(log) : undefined
+    },
     metrics,
     scrape: metrics && !metricsServer ? () => metrics.scrape() : undefined,
     metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,

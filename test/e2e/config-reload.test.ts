@@ -98,6 +98,17 @@ describe('config hot reload', () => {
     expect(audit.data.map((e) => [e.action, e.actor])).toEqual([['config.reload', 'system']])
   })
 
+  it('a truncated (empty) file is rejected and the running config stays: keys, admin keys and models', async () => {
+    const rejected = logs.filter((l) => l.includes('invalid config on reload')).length
+    writeFileSync(file, '')
+    await until(async () => logs.filter((l) => l.includes('invalid config on reload')).length > rejected)
+    expect(logs.join('')).toContain('(root): the file is empty; expected a mapping')
+    expect((await fetch(`${gw.url}/v1/models/a`, { headers: { authorization: 'Bearer sk-sb-reload' } })).status).toBe(200)
+    expect((await fetch(`${gw.url}/admin/v1/keys`, { headers: { authorization: 'Bearer admin-reload' } })).status).toBe(200)
+    const ready = await (await fetch(`${gw.url}/readyz`)).json() as { keys: { keys: number } }
+    expect(ready.keys.keys).toBeGreaterThan(0)
+  })
+
   it('a reload giving one secret to two teams is rejected naming both key paths; callers keep their team', async () => {
     writeFileSync(file, config('  a: { targets: [{ provider: up, model: up-a }] }').replace(
       'teams: { t: { keys: { k: { key: sk-sb-reload } } } }',
@@ -108,6 +119,6 @@ describe('config hot reload', () => {
     expect(models.status).toBe(200)
     expect(logs.filter((l) => l.includes('same secret')).join('')).not.toContain('sk-sb-reload')
     const metrics = await (await fetch(`${gw.url}/metrics`)).text()
-    expect(metrics).toContain('switchboard_config_reloads_total{result="rejected"} 2')
+    expect(metrics).toContain('switchboard_config_reloads_total{result="rejected"} 3')
   })
 })

@@ -98,6 +98,37 @@ teams:
     expect(parseConfig('teams: { A: { keys: { a: { key: "${X}" } } }, B: { keys: { b: { key: "${Y}" } } } }', 'cfg.yaml', {}).config.teams.A).toBeDefined()
   })
 
+  it('an empty document, or one that is not a mapping, is an error rather than an empty config', () => {
+    for (const text of ['', '\n', '# only a comment\n', '---\n', 'null', '~']) {
+      expect(problems(text)).toEqual(['(root): the file is empty; expected a mapping with providers, models, teams... (docs/config.md)'])
+    }
+    expect(problems('- a\n- b\n')).toEqual(['(root): expected a mapping with providers, models, teams... (docs/config.md), got a list'])
+    expect(problems('42')).toEqual(['(root): expected a mapping with providers, models, teams... (docs/config.md), got a number'])
+    expect(problems('providers')).toEqual(['(root): expected a mapping with providers, models, teams... (docs/config.md), got a string'])
+    // An explicit empty mapping is a choice, not an accident: every section takes its defaults.
+    expect(Object.keys(parseConfig('{}', 'cfg.yaml', {}).config.models)).toEqual([])
+  })
+
+  it('YAML merge keys share defaults through anchors, kept in top-level x- blocks', () => {
+    const { config } = parseConfig(`
+x-openai: &openai { type: openai, base_url: "https://a.example/v1", keys: ["k"], timeouts: { connect_ms: 1000 } }
+x-limits: &limits { limits: { rpm: 60 } }
+providers:
+  a: { <<: *openai }
+  b: { <<: *openai, base_url: "https://b.example/v1" }
+models:
+  m1: &model { targets: [{ provider: a, model: x }], default_max_output_tokens: 100 }
+  m2: { <<: [*model, *limits], targets: [{ provider: b, model: y }] }
+`, 'cfg.yaml', {})
+    expect(config.providers.b).toEqual({ type: 'openai', base_url: 'https://b.example/v1', keys: ['k'], timeouts: { connect_ms: 1000 } })
+    expect(config.providers.a?.base_url).toBe('https://a.example/v1')
+    expect(config.models.m2).toMatchObject({ targets: [{ provider: 'b', model: 'y' }], default_max_output_tokens: 100, limits: { rpm: 60 } })
+    expect(config).not.toHaveProperty('x-openai')
+    // Merged keys are checked like written ones; only the top level's x- blocks are set aside.
+    expect(problems('x-p: &p { type: openai, tyype: x }\nproviders: { a: { <<: *p } }')).toEqual(['providers.a.tyype: unknown key (check the spelling; see docs/config.md)'])
+    expect(problems('server: { x-note: hi }')).toEqual(['server.x-note: unknown key (check the spelling; see docs/config.md)'])
+  })
+
   it('reports YAML syntax errors', () => {
     expect(problems('models: [unclosed')[0]).toMatch(/^YAML syntax:/)
   })
