@@ -41,7 +41,7 @@ import { responsesRoutes } from './responses-store/routes.ts'
 import { openSqlDb, type SqlDb } from './stores/sql.ts'
 import { createRedis } from './stores/redis.ts'
 import { adminAuth } from './admin/auth.ts'
-import { createResponseCache } from './cache/index.ts'
+import { createCacheStore, createResponseCache } from './cache/index.ts'
 import { restoreFastStringPrototype } from './core/fast-prototypes.ts'
 
 export interface GatewayOptions {
@@ -130,6 +130,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   closers.push(() => budgetStore.close())
   const limitsMemory = createMemoryStore()
   closers.push(() => limitsMemory.close())
+  // The response cache and Idempotency-Key records outlive reloads for the same reason: made per
+  // runtime, a reload forgot them and retries were billed again (cache/index.ts).
+  const cacheStore = createCacheStore({ config, redis, log })
   // Model calls in progress, whatever runtime serves them: shutdown ends those still running when
   // its grace period is over (pipeline/shutdown.ts).
   const inflight: InFlightCalls = new Set()
@@ -171,7 +174,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       auth,
       guards,
       // Always present: Idempotency-Key is honoured even with cache.enabled false (docs/cache.md).
-      cache: createResponseCache({ config, redis, log }),
+      cache: createResponseCache({ config, store: cacheStore, log }),
       pricing,
       ledger,
       observability: telemetry.observability,
