@@ -41,6 +41,7 @@ import { responsesRoutes } from './responses-store/routes.ts'
 import { openSqlDb, type SqlDb } from './stores/sql.ts'
 import { createRedis } from './stores/redis.ts'
 import { adminAuth } from './admin/auth.ts'
+import { adminAccessLog } from './admin/access-log.ts'
 import { createCacheStore, createResponseCache } from './cache/index.ts'
 import { restoreFastStringPrototype } from './core/fast-prototypes.ts'
 
@@ -194,6 +195,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const app = createApp({
       config,
       auth,
+      log,
       metrics: telemetry.scrape,
       readiness: async () => {
         const sql = await db.ping()
@@ -203,7 +205,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       },
       mount: [
         (root) => {
-          root.use('/admin/v1/*', adminAuth(config.server.admin_keys, auth))
+          root.use('/admin/v1/*', adminAccessLog(log, config.logging.access_log), adminAuth(config.server.admin_keys, auth))
           for (const add of adminRoutes) add(root)
         },
         responsesRoutes({ auth, store: conversations }),

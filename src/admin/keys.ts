@@ -62,12 +62,13 @@ const patchSchema = z.strictObject({
  * its id belongs, and config keys can be any string (not only sk-...).
  */
 const ECHOABLE_ID = /^(?:key_[A-Za-z0-9_-]{12}|cfg:[^/\s]{1,128}\/[^\s]{1,128})$/
+export const isKeyIdShaped = (id: string): boolean => ECHOABLE_ID.test(id)
 
 const notFound = (id: string): GatewayError =>
   new GatewayError({
     status: 404,
     code: 'not_found',
-    message: ECHOABLE_ID.test(id) ? `No virtual key has the id '${id}'.` : 'No virtual key has that id (it is not shown: it is not shaped like a key id, and may be a key). Ids look like key_... or cfg:<team>/<name>.',
+    message: isKeyIdShaped(id) ? `No virtual key has the id '${id}'.` : 'No virtual key has that id (it is not shown: it is not shaped like a key id, and may be a key). Ids look like key_... or cfg:<team>/<name>.',
   })
 
 const readOnly = (r: KeyRecord): GatewayError =>
