@@ -154,7 +154,11 @@ export function keyAdminRoutes(deps: KeyAdminDeps): (app: Hono) => void {
         expiresAt: body.expires_at === undefined ? undefined : body.expires_at === null ? null : Date.parse(body.expires_at),
         enabled: body.enabled,
       }
-      const updated = await keys.store.update(r.id, patch)
+      const updated = await keys.store.update(r.id, patch).catch((err: unknown) => {
+        // Another key took the name between our check and this update (here or on another replica).
+        if (body.name !== undefined && isUniqueViolation(err)) throw nameTaken(r.team, body.name)
+        throw err
+      })
       if (!updated) throw notFound(r.id)
       keys.changed(updated)
       audit.record({ actor: actor(c), action: 'key.update', target: r.id, detail: { team: r.team, name: updated.name, changes: body } })
