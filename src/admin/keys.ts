@@ -92,6 +92,7 @@ export function keyAdminRoutes(deps: KeyAdminDeps): (app: Hono) => void {
     return r
   }
   const configNameTaken = (team: string, name: string) => keys.configKeys.some((r) => r.team === team && r.name === name)
+  const view = (r: KeyRecord, now?: number) => keyView(r, config.teams[r.team] !== undefined, now)
   const actor = (c: Context) => c.get('adminId')
 
   return (app) => {
@@ -121,21 +122,23 @@ export function keyAdminRoutes(deps: KeyAdminDeps): (app: Hono) => void {
       })
       keys.changed(record)
       audit.record({ actor: actor(c), action: 'key.create', target: record.id, detail: { team: record.team, name: record.name } })
-      return c.json({ ...keyView(record), key }, 201)
+      return c.json({ ...view(record), key }, 201)
     })
 
     app.get('/admin/v1/keys', async (c) => {
       const team = c.req.query('team')
-      if (team !== undefined && !config.teams[team]) throw new GatewayError({ status: 404, code: 'not_found', param: 'team', message: `No team '${team}' is declared in the config.` })
       const fromConfig = keys.configKeys.filter((r) => team === undefined || r.team === team)
       const fromStore = await keys.store.list(team)
+      // A team removed from the config still lists its runtime keys (orphaned: refused until it is
+      // declared again), so they can be found and revoked; a name nothing knows is a 404.
+      if (team !== undefined && !config.teams[team] && fromStore.length === 0) throw new GatewayError({ status: 404, code: 'not_found', param: 'team', message: `No team '${team}' is declared in the config, and no runtime key belongs to it.` })
       const now = Date.now()
-      return c.json({ object: 'list', data: [...fromConfig, ...fromStore].map((r) => keyView(r, now)) })
+      return c.json({ object: 'list', data: [...fromConfig, ...fromStore].map((r) => view(r, now)) })
     })
 
     app.get('/admin/v1/keys/:id{.+}', async (c) => {
       const r = await find(c.req.param('id'))
-      return c.json({ ...keyView(r), spend_this_period_usd: await spendOrNull(deps.spendThisPeriod, { type: 'key', id: r.id }) })
+      return c.json({ ...view(r), spend_this_period_usd: await spendOrNull(deps.spendThisPeriod, { type: 'key', id: r.id }) })
     })
 
     app.patch('/admin/v1/keys/:id{.+}', async (c) => {
@@ -162,18 +165,18 @@ export function keyAdminRoutes(deps: KeyAdminDeps): (app: Hono) => void {
       if (!updated) throw notFound(r.id)
       keys.changed(updated)
       audit.record({ actor: actor(c), action: 'key.update', target: r.id, detail: { team: r.team, name: updated.name, changes: body } })
-      return c.json(keyView(updated))
+      return c.json(view(updated))
     })
 
     app.delete('/admin/v1/keys/:id{.+}', async (c) => {
       const r = await find(c.req.param('id'))
       if (r.source === 'config') throw readOnly(r)
-      if (r.revokedAt !== undefined) return c.json(keyView(r))
+      if (r.revokedAt !== undefined) return c.json(view(r))
       const revoked = await keys.store.revoke(r.id)
       if (!revoked) throw notFound(r.id)
       keys.changed(revoked)
       audit.record({ actor: actor(c), action: 'key.revoke', target: r.id, detail: { team: r.team, name: r.name } })
-      return c.json(keyView(revoked))
+      return c.json(view(revoked))
     })
   }
 }
