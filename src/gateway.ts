@@ -205,7 +205,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       },
       mount: [
         (root) => {
-          root.use('/admin/v1/*', adminAccessLog(log, config.logging.access_log), adminAuth(config.server.admin_keys, auth))
+          root.use('/admin/v1/*', adminAccessLog(log, config.logging.access_log), adminAuth(config.server.admin_keys, auth, log))
           for (const add of adminRoutes) add(root)
         },
         responsesRoutes({ auth, store: conversations }),
