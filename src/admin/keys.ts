@@ -15,9 +15,9 @@ import { GatewayError } from '../core/errors.ts'
 import type { AuditLog } from '../core/ports.ts'
 import type { KeyRecord } from '../keys/key-record.ts'
 import type { KeyService } from '../keys/key-service.ts'
-import type { KeyPatch } from '../keys/key-store.ts'
 import { generateKey, generateKeyId, hashKey, keyHint } from '../keys/key-material.ts'
 import { keyView } from './key-view.ts'
+import { keyChanges } from './key-changes.ts'
 import { spendOrNull, type SpendThisPeriod } from './spend.ts'
 import { badRequest, readJson, validate } from './validation.ts'
 
@@ -75,7 +75,7 @@ const readOnly = (r: KeyRecord): GatewayError =>
   new GatewayError({
     status: 409,
     code: 'read_only_key',
-    message: `The key '${r.id}' is declared in the config file (teams.${r.team}.keys.${r.name}) and is read-only through the admin API; change or remove it in the config and restart.`,
+    message: `The key '${r.id}' is declared in the config file (teams.${r.team}.keys.${r.name}) and is read-only through the admin API; change or remove it in the config file, which the running gateway reloads (no restart needed).`,
   })
 
 const nameTaken = (team: string, name: string): GatewayError =>
@@ -146,8 +146,7 @@ export function keyAdminRoutes(deps: KeyAdminDeps): (app: Hono) => void {
       if (r.source === 'config') throw readOnly(r)
       const body = validate(patchSchema, await readJson(c))
       if (r.revokedAt !== undefined) throw new GatewayError({ status: 409, code: 'key_revoked', message: `The key '${r.id}' is revoked; revocation is final. Create a new key instead.` })
-      if (body.name !== undefined && body.name !== r.name && (configNameTaken(r.team, body.name) || (await keys.store.nameTaken(r.team, body.name, r.id)))) throw nameTaken(r.team, body.name)
-      const patch: KeyPatch = {
+      const { changes, patch } = keyChanges(r, {
         name: body.name,
         models: body.models,
         limits: body.limits,
@@ -156,15 +155,19 @@ export function keyAdminRoutes(deps: KeyAdminDeps): (app: Hono) => void {
         tags: body.tags,
         expiresAt: body.expires_at === undefined ? undefined : body.expires_at === null ? null : Date.parse(body.expires_at),
         enabled: body.enabled,
-      }
+      })
+      // Nothing to change (`{}`, or values as they are): no write, no audit entry (key-changes.ts).
+      if (Object.keys(changes).length === 0) return c.json(view(r))
+      const name = patch.name
+      if (name !== undefined && (configNameTaken(r.team, name) || (await keys.store.nameTaken(r.team, name, r.id)))) throw nameTaken(r.team, name)
       const updated = await keys.store.update(r.id, patch).catch((err: unknown) => {
         // Another key took the name between our check and this update (here or on another replica).
-        if (body.name !== undefined && isUniqueViolation(err)) throw nameTaken(r.team, body.name)
+        if (name !== undefined && isUniqueViolation(err)) throw nameTaken(r.team, name)
         throw err
       })
       if (!updated) throw notFound(r.id)
       keys.changed(updated)
-      audit.record({ actor: actor(c), action: 'key.update', target: r.id, detail: { team: r.team, name: updated.name, changes: body } })
+      audit.record({ actor: actor(c), action: 'key.update', target: r.id, detail: { team: r.team, name: updated.name, changes } })
       return c.json(view(updated))
     })
 
