@@ -43,7 +43,8 @@ import { responsesRoutes } from './responses-store/routes.ts'
 import { openSqlDb, type SqlDb } from './stores/sql.ts'
 import { createRedis } from './stores/redis.ts'
 import { adminAuth } from './admin/auth.ts'
-import { createResponseCache } from './cache/index.ts'
+import { adminAccessLog } from './admin/access-log.ts'
+import { createCacheStore, createResponseCache } from './cache/index.ts'
 import { restoreFastStringPrototype } from './core/fast-prototypes.ts'
 
 export interface GatewayOptions {
@@ -134,6 +135,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   closers.push(() => budgetStore.close())
   const limitsMemory = createMemoryStore()
   closers.push(() => limitsMemory.close())
+  // The response cache and Idempotency-Key records outlive reloads for the same reason: made per
+  // runtime, a reload forgot them and retries were billed again (cache/index.ts).
+  const cacheStore = createCacheStore({ config, redis, log })
   // Model calls in progress, whatever runtime serves them: shutdown ends those still running when
   // its grace period is over (pipeline/shutdown.ts).
   const inflight: InFlightCalls = new Set()
@@ -176,7 +180,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       auth,
       guards,
       // Always present: Idempotency-Key is honoured even with cache.enabled false (docs/cache.md).
-      cache: createResponseCache({ config, redis, log }),
+      cache: createResponseCache({ config, store: cacheStore, log }),
       pricing,
       ledger,
       observability: telemetry.observability,
@@ -196,6 +200,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const app = createApp({
       config,
       auth,
+      log,
       metrics: telemetry.scrape,
       readiness: async () => {
         const sql = await db.ping()
@@ -205,7 +210,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       },
       mount: [
         (root) => {
-          root.use('/admin/v1/*', adminAuth(config.server.admin_keys, auth))
+          root.use('/admin/v1/*', adminAccessLog(log, config.logging.access_log), adminAuth(config.server.admin_keys, auth, log))
           for (const add of adminRoutes) add(root)
         },
         responsesRoutes({ auth, store: conversations }),

@@ -8,6 +8,7 @@ import { configWarnings } from './config/cross-check.ts'
 import { createLogger } from './telemetry/logger.ts'
 import { readFile } from 'node:fs/promises'
 import { startGateway } from './gateway.ts'
+import { ADMIN_DISABLED_WARNING, adminDisabled } from './admin/auth.ts'
 import { watchConfigFile } from './config/watch.ts'
 import { preloadEncoder } from './accounting/estimate-usage.ts'
 
@@ -42,6 +43,7 @@ async function main(): Promise<number> {
     process.stdout.write(`switchboard: ${file} is valid (${Object.keys(loaded.config.models).length} models, ${Object.keys(loaded.config.providers).length} providers)\n`)
     for (const v of loaded.missingVars) process.stdout.write(`  note: \${${v}} is unset\n`)
     for (const w of configWarnings(loaded.config)) process.stdout.write(`  warning: ${w}\n`)
+    if (adminDisabled(loaded.config.server.admin_keys)) process.stdout.write(`  note: ${ADMIN_DISABLED_WARNING}\n`)
     return 0
   }
   const log = createLogger(loaded.config.logging.level)

@@ -6,13 +6,7 @@
 import type { Hono } from 'hono'
 import { GatewayError } from '../core/errors.ts'
 import { BadCursor, type AuditStore } from '../audit/audit-log.ts'
-
-function isoParam(name: string, v: string | undefined): string | undefined {
-  if (v === undefined || v === '') return undefined
-  const t = Date.parse(v)
-  if (Number.isNaN(t)) throw new GatewayError({ status: 400, code: 'invalid_request', param: name, message: `'${name}' must be an ISO-8601 date or time, e.g. 2026-01-31 or 2026-01-31T12:00:00Z.` })
-  return new Date(t).toISOString()
-}
+import { parseTime } from './spend.ts'
 
 export function auditRoutes(audit: AuditStore): (app: Hono) => void {
   return (app) => {
@@ -23,12 +17,17 @@ export function auditRoutes(audit: AuditStore): (app: Hono) => void {
       if (!/^\d+$/.test(limitRaw) || limit < 1 || limit > 500) {
         throw new GatewayError({ status: 400, code: 'invalid_request', param: 'limit', message: "'limit' must be an integer from 1 to 500." })
       }
+      // `to` is exclusive here: a date-only `to` is the start of that day (UTC), as documented.
+      const from = parseTime(q.from, 'from', false)
+      const to = parseTime(q.to, 'to', false)
+      // As the spend and requests endpoints do: an empty window is a mistake, not an empty page.
+      if (from !== undefined && to !== undefined && to <= from) throw new GatewayError({ status: 400, code: 'invalid_request', param: 'to', message: "'to' must be after 'from'." })
       try {
         const page = await audit.list({
           action: q.action || undefined,
           actor: q.actor || undefined,
-          from: isoParam('from', q.from),
-          to: isoParam('to', q.to),
+          from: from === undefined ? undefined : new Date(from).toISOString(),
+          to: to === undefined ? undefined : new Date(to).toISOString(),
           cursor: q.cursor || undefined,
           limit,
         })

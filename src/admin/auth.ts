@@ -5,6 +5,7 @@
  * key's hash, never by the key.
  */
 import type { MiddlewareHandler } from 'hono'
+import type { Logger } from 'pino'
 import { timingSafeEqual } from 'node:crypto'
 import { GatewayError } from '../core/errors.ts'
 import type { Authenticator } from '../core/ports.ts'
@@ -17,8 +18,25 @@ declare module 'hono' {
   }
 }
 
-export function adminAuth(adminKeys: readonly string[], auth: Authenticator): MiddlewareHandler {
+/**
+ * Every admin key empty: none set, or each an unset variable (`"${SWITCHBOARD_ADMIN_KEY}"` without
+ * the variable, the documented setup). Empty keys are ignored, so no key can administer.
+ */
+export const adminDisabled = (adminKeys: readonly string[]): boolean => !adminKeys.some((k) => k.length > 0)
+
+export const ADMIN_DISABLED_WARNING = 'no admin key is configured (server.admin_keys is empty, or each entry is empty: an unset variable?); the admin API is disabled'
+
+/** log: where the admin API being disabled is told, once per config (at start and on each reload). */
+export function adminAuth(adminKeys: readonly string[], auth: Authenticator, log?: Logger): MiddlewareHandler {
   const hashes = adminKeys.filter((k) => k.length > 0).map((k) => Buffer.from(sha256Hex(k), 'hex'))
+  if (hashes.length === 0) {
+    log?.warn(ADMIN_DISABLED_WARNING)
+    // Said as it is: "the admin key is not valid" sent operators looking for a typo in a key that
+    // could not have worked. Whatever is presented, nothing can administer, so nothing is checked.
+    return function adminDisabledMiddleware() {
+      throw new GatewayError({ status: 403, code: 'admin_api_disabled', message: 'The admin API is disabled: no admin key is configured on this gateway (server.admin_keys is empty, or each entry is empty, e.g. an unset ${SWITCHBOARD_ADMIN_KEY}). Set one; a config reload applies it.' })
+    }
+  }
   return async function adminAuthMiddleware(c, next) {
     const headers = Object.fromEntries(c.req.raw.headers)
     const key = presentedKey(headers)

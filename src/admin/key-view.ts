@@ -2,6 +2,17 @@
 import type { KeyRecord, KeyStatus } from '../keys/key-record.ts'
 import { keyStatus } from '../keys/key-record.ts'
 
+/**
+ * `orphaned`: a runtime key whose team is no longer declared in the config. It is refused
+ * (keys/key-cache.ts) until the team is declared again; shown as `active`, it looked usable.
+ */
+export type KeyViewStatus = KeyStatus | 'orphaned'
+
+export function viewStatus(r: KeyRecord, teamDeclared: boolean, now = Date.now()): KeyViewStatus {
+  const status = keyStatus(r, now)
+  return !teamDeclared && status !== 'revoked' ? 'orphaned' : status
+}
+
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString())
 
 export interface KeyView {
@@ -11,7 +22,7 @@ export interface KeyView {
   team: string
   name: string
   key_hint: string | null
-  status: KeyStatus
+  status: KeyViewStatus
   enabled: boolean
   revoked: boolean
   models: string[] | null
@@ -25,7 +36,8 @@ export interface KeyView {
   revoked_at: string | null
 }
 
-export function keyView(r: KeyRecord, now = Date.now()): KeyView {
+/** teamDeclared: whether the key's team is in the running config. */
+export function keyView(r: KeyRecord, teamDeclared: boolean, now = Date.now()): KeyView {
   return {
     id: r.id,
     object: 'virtual_key',
@@ -33,7 +45,7 @@ export function keyView(r: KeyRecord, now = Date.now()): KeyView {
     team: r.team,
     name: r.name,
     key_hint: r.hint ?? null,
-    status: keyStatus(r, now),
+    status: viewStatus(r, teamDeclared, now),
     enabled: r.enabled,
     revoked: r.revokedAt !== undefined,
     models: r.models ?? null,

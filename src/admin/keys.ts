@@ -15,9 +15,9 @@ import { GatewayError } from '../core/errors.ts'
 import type { AuditLog } from '../core/ports.ts'
 import type { KeyRecord } from '../keys/key-record.ts'
 import type { KeyService } from '../keys/key-service.ts'
-import type { KeyPatch } from '../keys/key-store.ts'
 import { generateKey, generateKeyId, hashKey, keyHint } from '../keys/key-material.ts'
 import { keyView } from './key-view.ts'
+import { keyChanges } from './key-changes.ts'
 import { spendOrNull, type SpendThisPeriod } from './spend.ts'
 import { badRequest, readJson, validate } from './validation.ts'
 
@@ -62,19 +62,20 @@ const patchSchema = z.strictObject({
  * its id belongs, and config keys can be any string (not only sk-...).
  */
 const ECHOABLE_ID = /^(?:key_[A-Za-z0-9_-]{12}|cfg:[^/\s]{1,128}\/[^\s]{1,128})$/
+export const isKeyIdShaped = (id: string): boolean => ECHOABLE_ID.test(id)
 
 const notFound = (id: string): GatewayError =>
   new GatewayError({
     status: 404,
     code: 'not_found',
-    message: ECHOABLE_ID.test(id) ? `No virtual key has the id '${id}'.` : 'No virtual key has that id (it is not shown: it is not shaped like a key id, and may be a key). Ids look like key_... or cfg:<team>/<name>.',
+    message: isKeyIdShaped(id) ? `No virtual key has the id '${id}'.` : 'No virtual key has that id (it is not shown: it is not shaped like a key id, and may be a key). Ids look like key_... or cfg:<team>/<name>.',
   })
 
 const readOnly = (r: KeyRecord): GatewayError =>
   new GatewayError({
     status: 409,
     code: 'read_only_key',
-    message: `The key '${r.id}' is declared in the config file (teams.${r.team}.keys.${r.name}) and is read-only through the admin API; change or remove it in the config and restart.`,
+    message: `The key '${r.id}' is declared in the config file (teams.${r.team}.keys.${r.name}) and is read-only through the admin API; change or remove it in the config file, which the running gateway reloads (no restart needed).`,
   })
 
 const nameTaken = (team: string, name: string): GatewayError =>
@@ -91,6 +92,7 @@ export function keyAdminRoutes(deps: KeyAdminDeps): (app: Hono) => void {
     return r
   }
   const configNameTaken = (team: string, name: string) => keys.configKeys.some((r) => r.team === team && r.name === name)
+  const view = (r: KeyRecord, now?: number) => keyView(r, config.teams[r.team] !== undefined, now)
   const actor = (c: Context) => c.get('adminId')
 
   return (app) => {
@@ -120,21 +122,23 @@ export function keyAdminRoutes(deps: KeyAdminDeps): (app: Hono) => void {
       })
       keys.changed(record)
       audit.record({ actor: actor(c), action: 'key.create', target: record.id, detail: { team: record.team, name: record.name } })
-      return c.json({ ...keyView(record), key }, 201)
+      return c.json({ ...view(record), key }, 201)
     })
 
     app.get('/admin/v1/keys', async (c) => {
       const team = c.req.query('team')
-      if (team !== undefined && !config.teams[team]) throw new GatewayError({ status: 404, code: 'not_found', param: 'team', message: `No team '${team}' is declared in the config.` })
       const fromConfig = keys.configKeys.filter((r) => team === undefined || r.team === team)
       const fromStore = await keys.store.list(team)
+      // A team removed from the config still lists its runtime keys (orphaned: refused until it is
+      // declared again), so they can be found and revoked; a name nothing knows is a 404.
+      if (team !== undefined && !config.teams[team] && fromStore.length === 0) throw new GatewayError({ status: 404, code: 'not_found', param: 'team', message: `No team '${team}' is declared in the config, and no runtime key belongs to it.` })
       const now = Date.now()
-      return c.json({ object: 'list', data: [...fromConfig, ...fromStore].map((r) => keyView(r, now)) })
+      return c.json({ object: 'list', data: [...fromConfig, ...fromStore].map((r) => view(r, now)) })
     })
 
     app.get('/admin/v1/keys/:id{.+}', async (c) => {
       const r = await find(c.req.param('id'))
-      return c.json({ ...keyView(r), spend_this_period_usd: await spendOrNull(deps.spendThisPeriod, { type: 'key', id: r.id }) })
+      return c.json({ ...view(r), spend_this_period_usd: await spendOrNull(deps.spendThisPeriod, { type: 'key', id: r.id }) })
     })
 
     app.patch('/admin/v1/keys/:id{.+}', async (c) => {
@@ -142,8 +146,7 @@ export function keyAdminRoutes(deps: KeyAdminDeps): (app: Hono) => void {
       if (r.source === 'config') throw readOnly(r)
       const body = validate(patchSchema, await readJson(c))
       if (r.revokedAt !== undefined) throw new GatewayError({ status: 409, code: 'key_revoked', message: `The key '${r.id}' is revoked; revocation is final. Create a new key instead.` })
-      if (body.name !== undefined && body.name !== r.name && (configNameTaken(r.team, body.name) || (await keys.store.nameTaken(r.team, body.name, r.id)))) throw nameTaken(r.team, body.name)
-      const patch: KeyPatch = {
+      const { changes, patch } = keyChanges(r, {
         name: body.name,
         models: body.models,
         limits: body.limits,
@@ -152,23 +155,31 @@ export function keyAdminRoutes(deps: KeyAdminDeps): (app: Hono) => void {
         tags: body.tags,
         expiresAt: body.expires_at === undefined ? undefined : body.expires_at === null ? null : Date.parse(body.expires_at),
         enabled: body.enabled,
-      }
-      const updated = await keys.store.update(r.id, patch)
+      })
+      // Nothing to change (`{}`, or values as they are): no write, no audit entry (key-changes.ts).
+      if (Object.keys(changes).length === 0) return c.json(view(r))
+      const name = patch.name
+      if (name !== undefined && (configNameTaken(r.team, name) || (await keys.store.nameTaken(r.team, name, r.id)))) throw nameTaken(r.team, name)
+      const updated = await keys.store.update(r.id, patch).catch((err: unknown) => {
+        // Another key took the name between our check and this update (here or on another replica).
+        if (name !== undefined && isUniqueViolation(err)) throw nameTaken(r.team, name)
+        throw err
+      })
       if (!updated) throw notFound(r.id)
       keys.changed(updated)
-      audit.record({ actor: actor(c), action: 'key.update', target: r.id, detail: { team: r.team, name: updated.name, changes: body } })
-      return c.json(keyView(updated))
+      audit.record({ actor: actor(c), action: 'key.update', target: r.id, detail: { team: r.team, name: updated.name, changes } })
+      return c.json(view(updated))
     })
 
     app.delete('/admin/v1/keys/:id{.+}', async (c) => {
       const r = await find(c.req.param('id'))
       if (r.source === 'config') throw readOnly(r)
-      if (r.revokedAt !== undefined) return c.json(keyView(r))
+      if (r.revokedAt !== undefined) return c.json(view(r))
       const revoked = await keys.store.revoke(r.id)
       if (!revoked) throw notFound(r.id)
       keys.changed(revoked)
       audit.record({ actor: actor(c), action: 'key.revoke', target: r.id, detail: { team: r.team, name: r.name } })
-      return c.json(keyView(revoked))
+      return c.json(view(revoked))
     })
   }
 }

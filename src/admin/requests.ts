@@ -11,10 +11,15 @@ import { timeRange } from './spend.ts'
 const bad = (param: string, message: string) => new GatewayError({ status: 400, code: 'invalid_request', param, message })
 
 const encodeCursor = (id: number): string => Buffer.from(`l:${id}`).toString('base64url')
+/**
+ * The row id a cursor names. One this API returned holds a safe integer; a larger one (garbled or
+ * made up) reached the store as an out-of-range bigint, a 500, so it is refused like any other.
+ */
 function decodeCursor(c: string): number {
-  const m = /^l:(\d+)$/.exec(Buffer.from(c, 'base64url').toString('utf8'))
-  if (!m) throw bad('cursor', "'cursor' is not one this API returned.")
-  return Number(m[1])
+  const m = c.length <= 64 ? /^l:(\d{1,16})$/.exec(Buffer.from(c, 'base64url').toString('utf8')) : null
+  const id = m ? Number(m[1]) : NaN
+  if (!Number.isSafeInteger(id)) throw bad('cursor', "'cursor' is not one this API returned.")
+  return id
 }
 
 export function requestsAdminRoutes(db: SqlDb): (app: Hono) => void {

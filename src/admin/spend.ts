@@ -3,6 +3,7 @@
  * and team routes. Absent (or failing) = spend is shown as null.
  */
 import type { Hono } from 'hono'
+import { z } from 'zod'
 import { GatewayError } from '../core/errors.ts'
 import type { SqlDb } from '../stores/sql.ts'
 import { GROUPS, spendBy, type GroupBy, type SpendRow } from '../ledger/queries.ts'
@@ -27,14 +28,24 @@ export async function spendOrNull(fn: SpendThisPeriod | undefined, scope: SpendS
 
 // ---- GET /admin/v1/spend: the ledger's spend grouped by team, key, model, provider, run or day. ----
 
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/
+const ISO_DATE = z.iso.date()
+const ISO_DATE_TIME = z.iso.datetime({ offset: true })
 
-/** An ISO date or date-time; a date-only `to` includes that whole day (UTC). */
-export function parseTime(v: string | undefined, name: string, isEnd: boolean): number | undefined {
+/**
+ * An ISO-8601 date (a UTC day) or date-time with its zone (`Z` or `+01:00`); with `wholeDay`, a
+ * date-only value means the end of that day (a `to` that includes it). Anything else is a 400
+ * naming the param: Date.parse also took `1` (as 2001) and 'November 20, 2026', and read a
+ * date-time without a zone in the server's own time zone, so replicas in different zones answered
+ * one query differently. Shared by the spend, requests and audit endpoints.
+ */
+export function parseTime(v: string | undefined, name: string, wholeDay: boolean): number | undefined {
   if (v === undefined || v === '') return undefined
-  const ms = Date.parse(DATE_ONLY.test(v) ? `${v}T00:00:00Z` : v)
-  if (Number.isNaN(ms)) throw new GatewayError({ status: 400, code: 'invalid_request', param: name, message: `'${name}' must be an ISO-8601 date (2026-11-01) or date-time (2026-11-01T12:00:00Z), got '${v}'.` })
-  return DATE_ONLY.test(v) && isEnd ? ms + 86_400_000 : ms
+  const dateOnly = ISO_DATE.safeParse(v).success
+  if (!dateOnly && !ISO_DATE_TIME.safeParse(v).success) {
+    throw new GatewayError({ status: 400, code: 'invalid_request', param: name, message: `'${name}' must be an ISO-8601 date (2026-11-01, a UTC day) or date-time with a time zone (2026-11-01T12:00:00Z, 2026-11-01T13:00:00+01:00), got '${v.slice(0, 64)}'.` })
+  }
+  const ms = Date.parse(dateOnly ? `${v}T00:00:00Z` : v)
+  return dateOnly && wholeDay ? ms + 86_400_000 : ms
 }
 
 /** from/to of a query, defaulting to this calendar month (UTC) up to now. */

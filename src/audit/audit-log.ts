@@ -65,8 +65,9 @@ function scrub(detail: Record<string, unknown> | undefined): Record<string, unkn
 const encodeCursor = (at: string, seq: number, id: string): string => Buffer.from(`${at}|${seq}|${id}`).toString('base64url')
 function decodeCursor(c: string): { at: string; seq: number; id: string } | undefined {
   const [at, seq, id] = Buffer.from(c, 'base64url').toString('utf8').split('|')
-  const n = Number(seq)
-  return at && id && Number.isInteger(n) ? { at, seq: n, id } : undefined
+  // A safe integer only: a larger seq (garbled or made up) reached the store as an out-of-range bigint, a 500.
+  const n = seq !== undefined && /^\d{1,16}$/.test(seq) ? Number(seq) : NaN
+  return at && id && Number.isSafeInteger(n) ? { at, seq: n, id } : undefined
 }
 export class BadCursor extends Error {}
 

@@ -12,7 +12,7 @@ import type { Logger } from 'pino'
 import type { CallInfo } from '../core/call.ts'
 import type { CacheLookup, CachedResponse, ResponseCache } from '../core/ports.ts'
 import type { Config } from '../config/schema.ts'
-import { createIdempotency, type Ticket } from '../idempotency/coordinator.ts'
+import { createIdempotency, type IdempotencyCoordinator, type Ticket } from '../idempotency/coordinator.ts'
 import { idempotencyKeyOf } from '../idempotency/idempotency-key.ts'
 import type { CacheBackend } from './backend.ts'
 import { CACHEABLE_OPERATIONS, cachePolicy, idempotencyTtl } from './cache-policy.ts'
@@ -20,12 +20,58 @@ import { hashOf, requestHash } from './canonical-request.ts'
 import { decodeEntry, encodeEntry } from './entry-codec.ts'
 import { looksComplete } from './complete-response.ts'
 import { withZeroStreamCost } from './replay-cost.ts'
-import { memoryBackend } from './memory-backend.ts'
+import { memoryBackend, type MemoryBackend } from './memory-backend.ts'
 import { redisBackend } from './redis-backend.ts'
 
-export interface ResponseCacheOptions {
+/**
+ * The cache state of the process: the backend (entries and Idempotency-Key records), the
+ * Idempotency-Keys in flight, and the entries still being written. Built once at start, like the
+ * budget and rate-limit counters: made with each config runtime, every reload emptied the
+ * in-memory cache and forgot every Idempotency-Key, so an agent's retry after a reload (or a
+ * duplicate of a call in flight across it) went to the vendor again and was billed twice. What a
+ * runtime decides (enabled, mode, TTLs, scope) is read from its own config in createResponseCache.
+ */
+export interface CacheStore {
+  readonly backend: CacheBackend
+  /** redis.key_prefix with Redis ('' in memory); read once, as the redis settings are. */
+  readonly prefix: string
+  readonly idempotency: IdempotencyCoordinator
+  /**
+   * Stores still being written (an entry of 1 KB or more is compressed first), by cache key. The
+   * client has its answer before the entry lands, so the same question asked at once (an agent's
+   * next identical call) waits for it here instead of missing and paying the vendor again. Each
+   * entry leaves the map when its store settles.
+   */
+  readonly storing: Map<string, Promise<void>>
+  /** Applies a runtime's cache.max_bytes to the in-memory backend (no-op with Redis). */
+  fit(maxBytes: number): void
+}
+
+export interface CacheStoreOptions {
+  /** The config at start: the redis settings are read once (changing them needs a restart). */
   config: Config
   redis: Redis | undefined
+  log: Logger
+}
+
+export function createCacheStore(opts: CacheStoreOptions): CacheStore {
+  const { config, log } = opts
+  const memory: MemoryBackend | undefined = opts.redis ? undefined : memoryBackend(config.cache.max_bytes)
+  const backend = memory ?? redisBackend(opts.redis!, log)
+  const prefix = opts.redis ? config.redis.key_prefix : ''
+  return {
+    backend,
+    prefix,
+    idempotency: createIdempotency({ backend, prefix, log }),
+    storing: new Map(),
+    fit: (maxBytes) => memory?.resize(maxBytes),
+  }
+}
+
+export interface ResponseCacheOptions {
+  /** The runtime's config: enabled, mode, TTLs, scope, max_bytes. */
+  config: Config
+  store: CacheStore
   log: Logger
 }
 
@@ -47,22 +93,15 @@ const LOCK_MARGIN_MS = 30_000
 
 export function createResponseCache(opts: ResponseCacheOptions): ResponseCache & { readonly backend: CacheBackend['kind'] } {
   const { config, log } = opts
-  const backend = opts.redis ? redisBackend(opts.redis, log) : memoryBackend(config.cache.max_bytes)
-  const prefix = opts.redis ? config.redis.key_prefix : ''
-  const idempotency = createIdempotency({ backend, prefix, lockTtlMs: config.routing.timeouts.total_ms + LOCK_MARGIN_MS, log })
+  const { backend, prefix, idempotency, storing } = opts.store
+  // Once per runtime, not per request: a reload's new bound applies to the entries already kept.
+  opts.store.fit(config.cache.max_bytes)
+  const lockTtlMs = config.routing.timeouts.total_ms + LOCK_MARGIN_MS
   // Keyed by the call object: gone with the request, never keeps it alive.
   const pending = new WeakMap<CallInfo, Pending>()
 
   const scopeOf = (call: CallInfo): string =>
     config.cache.scope === 'global' ? 'global' : config.cache.scope === 'key' ? `key:${call.principal.keyId}` : `team:${call.principal.team}`
-
-  /**
-   * Stores still being written (an entry of 1 KB or more is compressed first), by cache key. The
-   * client has its answer before the entry lands, so the same question asked at once (an agent's
-   * next identical call) waits for it here instead of missing and paying the vendor again. Each
-   * entry leaves the map when its store settles.
-   */
-  const storing = new Map<string, Promise<void>>()
 
   const storeEntry = (key: string, response: CachedResponse, ttlMs: number) => {
     const done: Promise<void> = encodeEntry(response)
@@ -110,7 +149,7 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache &
     let ticket: Ticket | undefined
     const idempotencyTtlMs = idemKey === undefined ? 0 : idempotencyTtl(call, config)
     if (idemKey !== undefined) {
-      const begun = await idempotency.begin(call.principal.team, idemKey, hash)
+      const begun = await idempotency.begin(call.principal.team, idemKey, hash, lockTtlMs)
       if (begun.kind === 'replay') return { result: 'hit', response: begun.response, headers: REPLAY_HEADERS }
       ticket = begun.ticket
     }

@@ -47,7 +47,12 @@ export function interpolate(value: unknown, env: Record<string, string | undefin
     if (Array.isArray(v)) return v.map((item, i) => walk(item, `${path}[${i}]`))
     if (v !== null && typeof v === 'object' && !(v instanceof Date)) {
       const out: Record<string, unknown> = {}
-      for (const [k, item] of Object.entries(v)) out[k] = walk(item, path ? `${path}.${k}` : k)
+      for (const [k, item] of Object.entries(v)) {
+        // Assigning it would set the object's prototype, and validation leaves it out of a map: a
+        // team or model of that name would vanish, or its fields be inherited, without a word.
+        if (k === '__proto__') throw new InterpolationError(path ? `${path}.${k}` : k, "'__proto__' cannot be used as a key or name")
+        out[k] = walk(item, path ? `${path}.${k}` : k)
+      }
       return out
     }
     return v

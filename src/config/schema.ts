@@ -4,6 +4,7 @@
  * boolean fields accept their string forms.
  */
 import { z } from 'zod'
+import { nameMap } from '../core/name-map.ts'
 
 const numeric = (v: unknown): unknown => (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v)
 const boolish = (v: unknown): unknown => (v === 'true' ? true : v === 'false' ? false : v)
@@ -11,6 +12,8 @@ const boolish = (v: unknown): unknown => (v === 'true' ? true : v === 'false' ? 
 const int = (min = 0) => z.preprocess(numeric, z.number().int().min(min))
 const num = (min = 0) => z.preprocess(numeric, z.number().min(min))
 const bool = () => z.preprocess(boolish, z.boolean())
+/** A map of names the config declares, looked up by names clients and admins send: no prototype (core/name-map.ts). */
+const byName = <T extends z.ZodType>(value: T) => z.record(z.string(), value).transform((m) => nameMap(m))
 const dateTime = () => z.preprocess((v) => (v instanceof Date ? v.toISOString() : v), z.iso.datetime({ offset: true }))
 
 /** A TCP port; 0 means any free port. Node throws ERR_SOCKET_BAD_PORT at listen for anything else. */
@@ -149,9 +152,9 @@ const keySchema = z.strictObject({
 const teamSchema = z.strictObject({
   models: z.array(z.string()).optional(),
   limits: limitsSchema.optional(),
-  model_limits: z.record(z.string(), limitsSchema).optional(),
+  model_limits: byName(limitsSchema).optional(),
   budget: budgetSchema.optional(),
-  keys: z.record(z.string(), keySchema).default({}),
+  keys: byName(keySchema).prefault({}),
   cache: bool().optional(),
 })
 
@@ -187,8 +190,8 @@ export const configSchema = z.strictObject({
       ttl_ms: int(100).default(15_000),
     }).default({ enabled: true, divisor: 16, max_block: 256, ttl_ms: 15_000 }),
   }).default({ url: '', key_prefix: 'sb:', on_failure: 'fail-open', leases: { enabled: true, divisor: 16, max_block: 256, ttl_ms: 15_000 } }),
-  providers: z.record(z.string(), providerSchema).default({}),
-  models: z.record(z.string(), modelSchema).default({}),
+  providers: byName(providerSchema).prefault({}),
+  models: byName(modelSchema).prefault({}),
   routing: z.strictObject({
     strategy: z.enum(['weighted', 'round-robin', 'least-busy', 'latency', 'cost']).default('weighted'),
     retries: z.strictObject({
@@ -218,7 +221,7 @@ export const configSchema = z.strictObject({
     circuit_breaker: { failures: 5, window_ms: 60_000, cooldown_ms: 30_000 },
     default_max_output_tokens: 4096,
   }),
-  teams: z.record(z.string(), teamSchema).default({}),
+  teams: byName(teamSchema).prefault({}),
   cache: z.strictObject({
     enabled: bool().default(false),
     mode: z.enum(['deterministic', 'all', 'opt-in']).default('deterministic'),

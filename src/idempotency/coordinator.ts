@@ -35,8 +35,11 @@ export interface Ticket {
 export type Begin = { kind: 'replay'; response: CachedResponse } | { kind: 'owner'; ticket: Ticket }
 
 export interface IdempotencyCoordinator {
-  /** fp: the request's fingerprint (its canonical hash). Throws a 409 on a different request. */
-  begin(team: string, idempotencyKey: string, fp: string): Promise<Begin>
+  /**
+   * fp: the request's fingerprint (its canonical hash). lockTtlMs: past the longest the request may
+   * run, from the config it runs under (a reload may change it). Throws a 409 on a different request.
+   */
+  begin(team: string, idempotencyKey: string, fp: string, lockTtlMs: number): Promise<Begin>
   /** The owner's end: its complete response (kept for ttlMs), or undefined to release the key. */
   complete(ticket: Ticket, response: CachedResponse | undefined, ttlMs: number): void
 }
@@ -55,8 +58,8 @@ const stillRunning = () => new GatewayError({
   message: 'A request with this Idempotency-Key is still in progress. Retry later to get its result.',
 })
 
-export function createIdempotency(opts: { backend: CacheBackend; prefix: string; lockTtlMs: number; log: Logger }): IdempotencyCoordinator {
-  const { backend, lockTtlMs, log } = opts
+export function createIdempotency(opts: { backend: CacheBackend; prefix: string; log: Logger }): IdempotencyCoordinator {
+  const { backend, log } = opts
   const inflight = new Map<string, InFlight>()
 
   const wake = (f: InFlight, r: CachedResponse | undefined) => {
@@ -82,7 +85,7 @@ export function createIdempotency(opts: { backend: CacheBackend; prefix: string;
   }
 
   return {
-    async begin(team, idempotencyKey, fp) {
+    async begin(team, idempotencyKey, fp, lockTtlMs) {
       const key = `${opts.prefix}idem:${hashOf(team, idempotencyKey)}`
       // A duplicate waits at most as long as the first may hold the lock, then gives up.
       const deadline = Date.now() + lockTtlMs

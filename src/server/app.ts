@@ -3,6 +3,7 @@
  * import time; all dependencies come in through createApp.
  */
 import { Hono } from 'hono'
+import type { Logger } from 'pino'
 import type { Config } from '../config/schema.ts'
 import type { Authenticator } from '../core/ports.ts'
 import { GatewayError, openAIErrorBody, toGatewayError } from '../core/errors.ts'
@@ -10,9 +11,18 @@ import { anyGlobMatches } from '../core/glob.ts'
 import { remoteAddressOf } from '../auth/present-key.ts'
 import { requestIdFrom } from '../pipeline/headers.ts'
 
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** The request's id (its x-request-id), for log lines about it. */
+    requestId: string
+  }
+}
+
 export interface AppDeps {
   config: Config
   auth: Authenticator
+  /** Where failures (5xx) are logged; the id in their answer is what finds the line. */
+  log?: Logger
   /** Readiness: config loaded and stores reachable; detail for operators. */
   /**
    * Readiness. `ready: false` only while draining. A shared dependency being down (the SQL store,
@@ -33,6 +43,7 @@ export function createApp(deps: AppDeps): Hono {
   // Every response names its request, as the model calls' do: the client's x-request-id when sane, else a new one.
   app.use(async (c, next) => {
     const id = requestIdFrom({ 'x-request-id': c.req.header('x-request-id') })
+    c.set('requestId', id)
     await next()
     c.res.headers.set('x-request-id', id)
   })
@@ -75,7 +86,13 @@ export function createApp(deps: AppDeps): Hono {
   for (const mount of deps.mount ?? []) mount(app)
 
   app.notFound(() => errorResponse(new GatewayError({ status: 404, code: 'not_found', message: 'No such endpoint. See the README for the endpoints Switchboard serves.' })))
-  app.onError((err) => errorResponse(toGatewayError(err)))
+  app.onError((err, c) => {
+    const e = toGatewayError(err)
+    // A 500 tells the client "the request id identifies it in the logs": this is that line. The
+    // route is its pattern, never the path, which may hold a key pasted where an id belongs.
+    if (e.status >= 500) deps.log?.error({ err: e.cause ?? err, requestId: c.get('requestId'), method: c.req.method, route: c.req.routePath, status: e.status, code: e.code }, 'request failed')
+    return errorResponse(e)
+  })
   return app
 }
 

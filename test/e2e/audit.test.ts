@@ -83,7 +83,7 @@ describe('GET /admin/v1/audit', () => {
       ['key.create', adminId(ADMIN_1), keyId],
     ])
     expect(page.data[2]!.detail).toEqual({ team: 't1', name: 'audited-bot' })
-    expect(page.data[1]!.detail).toMatchObject({ team: 't1', changes: { models: ['gpt-test'] } })
+    expect(page.data[1]!.detail).toEqual({ team: 't1', name: 'audited-bot', changes: { models: { before: null, after: ['gpt-test'] } } })
     for (const e of page.data) {
       expect(e.at >= t0 && e.at <= new Date().toISOString()).toBe(true)
       expect(e.id).toMatch(/^[0-9a-f-]{36}$/)

@@ -1,6 +1,7 @@
 /**
- * A live key's name is unique in its team even when replicas create it at the same moment: the
- * store enforces it, and the loser gets 409 key_name_taken, not a 500 or a duplicate.
+ * A live key's name is unique in its team even when replicas create it (or rename keys to it) at
+ * the same moment: the store enforces it, and the loser gets 409 key_name_taken, not a 500 or a
+ * duplicate.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
@@ -33,6 +34,18 @@ for (const store of stores) {
       for (const r of results.filter((x) => x.status === 409)) expect((r.body.error as { code: string }).code).toBe('key_name_taken')
       const list = await admin(gws[0]!, 'GET', '/admin/v1/keys?team=research')
       expect((list.body.data as Array<{ name: string }>).filter((k) => k.name === 'agent-1')).toHaveLength(1)
+    })
+
+    it('concurrent renames to one name on two replicas: exactly one 200, the rest 409 (not a 500)', async () => {
+      const ids: string[] = []
+      for (let i = 0; i < 6; i++) {
+        const r = await admin(gws[i % 2]!, 'POST', '/admin/v1/keys', { team: 'research', name: `rename-${i}` })
+        expect(r.status).toBe(201)
+        ids.push(String(r.body.id))
+      }
+      const results = await Promise.all(ids.map((id, i) => admin(gws[i % 2]!, 'PATCH', `/admin/v1/keys/${id}`, { name: 'renamed' })))
+      expect(results.map((r) => r.status).sort(), results.map((r) => r.text).join('\n')).toEqual([200, 409, 409, 409, 409, 409])
+      for (const r of results.filter((x) => x.status === 409)) expect((r.body.error as { code: string }).code).toBe('key_name_taken')
     })
 
     it('a revoked name can be used again', async () => {

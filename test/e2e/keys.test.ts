@@ -212,7 +212,7 @@ for (const store of stores) {
       for (const method of ['PATCH', 'DELETE']) {
         const r = await admin(gw, method, `/admin/v1/keys/${id}`, method === 'PATCH' ? { enabled: false } : undefined)
         expect(r.status).toBe(409)
-        expect(r.body).toEqual({ error: { message: "The key 'cfg:research/ci-bot' is declared in the config file (teams.research.keys.ci-bot) and is read-only through the admin API; change or remove it in the config and restart.", type: 'invalid_request_error', param: null, code: 'read_only_key' } })
+        expect(r.body).toEqual({ error: { message: "The key 'cfg:research/ci-bot' is declared in the config file (teams.research.keys.ci-bot) and is read-only through the admin API; change or remove it in the config file, which the running gateway reloads (no restart needed).", type: 'invalid_request_error', param: null, code: 'read_only_key' } })
       }
       expect(await chatStatus(gw, CONFIG_KEY, 'gpt-a')).toBe(200)
     })
@@ -251,7 +251,7 @@ for (const store of stores) {
       const adminId = `admin:${createHash('sha256').update(ADMIN_KEY).digest('hex').slice(0, 12)}`
       const trail = listOf(await admin(gw, 'GET', '/admin/v1/audit')).filter((e) => e.target === id)
       expect(trail.map((e) => [e.action, e.actor])).toEqual([['key.revoke', adminId], ['key.update', adminId], ['key.create', adminId]])
-      expect(trail.find((e) => e.action === 'key.update')?.detail).toEqual({ team: 'ops', name: 'audited', changes: { tags: ['x'] } })
+      expect(trail.find((e) => e.action === 'key.update')?.detail).toEqual({ team: 'ops', name: 'audited', changes: { tags: { before: null, after: ['x'] } } })
     })
 
     it('restart keeps runtime keys (and revocations): a new gateway on the same store', async () => {

@@ -6,10 +6,11 @@ import type { ChatRequest, ResponseFormat } from '../../core/openai-chat.ts'
 import type { Json, JsonObject } from '../../core/json.ts'
 import { fail, requireObject, requirePositiveInteger, requireString } from './fields.ts'
 import { stripSchemaUri } from './tools-to-chat.ts'
+import { nameMap } from '../../core/name-map.ts'
 
 type Effort = NonNullable<ChatRequest['reasoning_effort']>
 
-const EFFORTS: Record<string, Effort> = { low: 'low', medium: 'medium', high: 'high', xhigh: 'high', max: 'high' }
+const EFFORTS: Record<string, Effort> = nameMap({ low: 'low', medium: 'medium', high: 'high', xhigh: 'high', max: 'high' })
 
 function effortFromConfig(outputConfig: JsonObject | undefined): Effort | undefined {
   const raw = outputConfig?.effort

@@ -9,9 +9,10 @@ import { fail, optionalNumber, optionalString, requireObject, requirePositiveInt
 import { stripSchemaUri } from '../anthropic/tools-to-chat.ts'
 import { toolChoiceToChat, toolsToChat } from './tools.ts'
 import { inputToChat } from './input-to-chat.ts'
+import { nameMap } from '../../core/name-map.ts'
 
 type Effort = NonNullable<ChatRequest['reasoning_effort']>
-const EFFORTS: Record<string, Effort | null> = { none: null, minimal: 'minimal', low: 'low', medium: 'medium', high: 'high', xhigh: 'high' }
+const EFFORTS: Record<string, Effort | null> = nameMap({ none: null, minimal: 'minimal', low: 'low', medium: 'medium', high: 'high', xhigh: 'high' })
 
 /** The gateway's own response ids; anything else was issued by OpenAI. */
 export const GATEWAY_RESPONSE_ID = /^resp_sb[0-9a-f]{32}$/

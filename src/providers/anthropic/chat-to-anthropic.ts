@@ -12,6 +12,7 @@ import type { AnthropicContentBlock, AnthropicMessage, AnthropicRequest, Anthrop
 import { messagesToAnthropic } from './messages-to-anthropic.ts'
 import { toolChoiceToAnthropic, toolsToAnthropic } from './tools-to-anthropic.ts'
 import { withCacheBreakpoints } from './cache-breakpoints.ts'
+import { nameMap } from '../../core/name-map.ts'
 
 /**
  * Anthropic requires max_tokens; OpenAI does not. When the client gave no limit the gateway sends
@@ -23,7 +24,7 @@ export const DEFAULT_MAX_TOKENS = 4096
  * Thinking budgets for OpenAI's reasoning_effort levels. `xhigh` (gpt-5.x Codex models) gets the
  * high budget; `none` and unknown levels leave thinking off.
  */
-export const THINKING_BUDGETS: Readonly<Record<string, number>> = { minimal: 1024, low: 1024, medium: 4096, high: 16384, xhigh: 16384 }
+export const THINKING_BUDGETS: Readonly<Record<string, number>> = nameMap({ minimal: 1024, low: 1024, medium: 4096, high: 16384, xhigh: 16384 })
 
 export function chatToAnthropic(req: ChatRequest, upstreamModel: string, stream: boolean, defaultMaxTokens = DEFAULT_MAX_TOKENS): AnthropicRequest {
   if (typeof req.n === 'number' && req.n > 1) throw invalidRequest('n > 1 is not supported by Anthropic models', 'n')

@@ -1,10 +1,11 @@
 /** Bedrock errors ({message} + x-amzn-errortype, or stream exceptions) classified for routing. */
 import { isObject, type Json } from '../../core/json.ts'
 import type { ProviderError } from '../types.ts'
+import { nameMap } from '../../core/name-map.ts'
 
 const CONTEXT_LENGTH = /too long|too many (input )?tokens|context (length|window)|exceeds? the maximum/i
 
-const STATUS_BY_TYPE: Record<string, number> = {
+const STATUS_BY_TYPE: Record<string, number> = nameMap({
   ThrottlingException: 429,
   ServiceQuotaExceededException: 429,
   ServiceUnavailableException: 503,
@@ -19,7 +20,7 @@ const STATUS_BY_TYPE: Record<string, number> = {
   InvalidSignatureException: 403,
   ExpiredTokenException: 403,
   ResourceNotFoundException: 404,
-}
+})
 
 function kindOf(type: string, status: number, message: string): ProviderError['kind'] {
   switch (type) {

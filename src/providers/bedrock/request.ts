@@ -3,6 +3,7 @@ import { invalidRequest } from '../../core/errors.ts'
 import { isObject, type Json, type JsonObject } from '../../core/json.ts'
 import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../core/openai-chat.ts'
 import { lastToolTurnLacksThinking, toolArguments } from '../translated.ts'
+import { nameMap } from '../../core/name-map.ts'
 
 type Effort = 'minimal' | 'low' | 'medium' | 'high'
 
@@ -12,7 +13,7 @@ export const CLAUDE_THINKING_BUDGET: Readonly<Record<Effort, number>> = { minima
 interface Message { role: 'user' | 'assistant'; content: JsonObject[] }
 
 const DATA_URL = /^data:([^;,]+)?(?:;[^,]*)?;base64,(.*)$/s
-const IMAGE_FORMATS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/jpg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' }
+const IMAGE_FORMATS: Record<string, string> = nameMap({ 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/jpg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' })
 
 function textOf(content: ChatMessage['content']): string {
   if (typeof content === 'string') return content

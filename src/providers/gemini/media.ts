@@ -2,14 +2,15 @@
 import { invalidRequest } from '../../core/errors.ts'
 import type { ContentPart } from '../../core/openai-chat.ts'
 import type { JsonObject } from '../../core/json.ts'
+import { nameMap } from '../../core/name-map.ts'
 
 const DATA_URL = /^data:([^;,]+)?(?:;[^,]*)?;base64,(.*)$/s
 
-const MIME_BY_EXTENSION: Record<string, string> = {
+const MIME_BY_EXTENSION: Record<string, string> = nameMap({
   png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp',
   heic: 'image/heic', heif: 'image/heif', pdf: 'application/pdf', mp3: 'audio/mp3', wav: 'audio/wav',
   mp4: 'video/mp4', txt: 'text/plain',
-}
+})
 
 /** Gemini needs a MIME type for fileData; guess from the URL's extension (defaults to image/jpeg). */
 export function guessMimeType(url: string): string {

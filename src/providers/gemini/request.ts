@@ -5,9 +5,10 @@ import type { ChatMessage, ChatRequest, ReasoningDetail, ToolChoice } from '../.
 import { contentPartToGemini } from './media.ts'
 import { sanitizeGeminiSchema } from './schema.ts'
 import { toolArguments } from '../translated.ts'
+import { nameMap } from '../../core/name-map.ts'
 
 /** Thinking budgets (tokens) for OpenAI's reasoning_effort levels; documented in docs/translation-gemini.md. */
-export const THINKING_BUDGET: Record<string, number> = { minimal: 128, low: 1024, medium: 8192, high: 24576, xhigh: 24576 }
+export const THINKING_BUDGET: Record<string, number> = nameMap({ minimal: 128, low: 1024, medium: 8192, high: 24576, xhigh: 24576 })
 
 interface Content { role: 'user' | 'model'; parts: JsonObject[] }
 

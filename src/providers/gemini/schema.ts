@@ -5,6 +5,7 @@
  * and rewrites the JSON Schema idioms that have an OpenAPI equivalent.
  */
 import { isObject, type Json, type JsonObject } from '../../core/json.ts'
+import { nameMap } from '../../core/name-map.ts'
 
 /** Keywords of Gemini's Schema object (ai.google.dev/api/caching#Schema). */
 const KEPT = new Set([
@@ -14,11 +15,11 @@ const KEPT = new Set([
 ])
 
 /** Gemini rejects other `format` values ("only 'enum' and 'date-time' are supported for STRING type"). */
-const FORMATS: Record<string, ReadonlySet<string>> = {
+const FORMATS: Record<string, ReadonlySet<string>> = nameMap({
   string: new Set(['enum', 'date-time']),
   integer: new Set(['int32', 'int64']),
   number: new Set(['float', 'double']),
-}
+})
 
 const MAX_REF_DEPTH = 8
 
