@@ -1,6 +1,6 @@
 /**
  * The official @anthropic-ai/sdk (what Claude Code is built on) through the real gateway, against
- * stand-in vendors that replay real recordings (/work/shared/vendor-recordings):
+ * stand-in vendors that replay real recordings (copied from the shared vendor recordings into test/fixtures/recordings):
  * - Gemini 3 tool calls: the thought signatures survive the round trip through the client, so the
  *   next turn's functionCall carries its signature (Gemini 3 answers 400 without it), and the same
  *   history sent on to an Anthropic target reaches it without the gateway's carrier blocks.
@@ -10,7 +10,7 @@
  * - OpenAI-compatible dialects (Mistral's content parts, Groq's `reasoning`): the answer and its
  *   reasoning reach Anthropic clients and, through the openai SDK, Responses clients.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
@@ -18,7 +18,7 @@ import { json, sse, startStandIn, type Handler, type StandIn } from '../helpers/
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { awsEventStreamCodec } from '../../src/upstream/aws-eventstream.ts'
 
-const recordings = new URL('../../../shared/vendor-recordings/', import.meta.url)
+const recordings = new URL('../fixtures/recordings/', import.meta.url)
 const CLIENT_KEY = 'sk-sb-ingress-recordings-client-0001'
 const lines = (file: string): string[] => readFileSync(new URL(file, recordings), 'utf8').split('\n').filter((l) => l.trim() !== '')
 const recorded = (file: string): unknown => JSON.parse(readFileSync(new URL(file, recordings), 'utf8'))
@@ -99,7 +99,7 @@ function recordedSignature(file: string): string {
   return parts.find((p) => p.functionCall && p.thoughtSignature)!.thoughtSignature!
 }
 
-describe.runIf(existsSync(recordings))('Claude Code on Gemini 3: thought signatures through the Anthropic SDK', () => {
+describe('Claude Code on Gemini 3: thought signatures through the Anthropic SDK', () => {
   for (const stream of [false, true]) {
     const file = stream ? 'google/google-tool-call-gemini3.chunks.txt' : 'google/google-tool-call-gemini3.json'
     it(`${stream ? 'streamed' : 'non-streamed'} (${file}): the next turn's functionCall carries the recorded signature`, async () => {
@@ -151,7 +151,7 @@ describe.runIf(existsSync(recordings))('Claude Code on Gemini 3: thought signatu
   })
 })
 
-describe.runIf(existsSync(recordings))('Claude Code on Bedrock Claude: streamed thinking (amazon-bedrock-reasoning.chunks.txt)', () => {
+describe('Claude Code on Bedrock Claude: streamed thinking (amazon-bedrock-reasoning.chunks.txt)', () => {
   it('arrives once with its signature, and goes back to Bedrock as it was signed', async () => {
     let text = ''
     let signature = ''
@@ -172,7 +172,7 @@ describe.runIf(existsSync(recordings))('Claude Code on Bedrock Claude: streamed 
   })
 })
 
-describe.runIf(existsSync(recordings))('OpenAI-compatible dialects reach translated clients', () => {
+describe('OpenAI-compatible dialects reach translated clients', () => {
   const mistralThinking = 'The user is asking for 2+2. This is basic arithmetic. 2+2=4.'
 
   it('Mistral (content as parts), streamed and not, to the Anthropic SDK: thinking, then the answer', async () => {

@@ -4,7 +4,7 @@
  * then sends the whole text again with the signature when the block stops; each client must get the
  * text once, then the signature.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { anthropicIngress } from '../../../src/ingress/anthropic/index.ts'
 import { createResponsesStreamEncoder } from '../../../src/ingress/responses/stream-encoder.ts'
@@ -13,7 +13,7 @@ import { createBedrockStreamTranslator } from '../../../src/providers/bedrock/st
 import type { ChatCompletionChunk } from '../../../src/core/openai-chat.ts'
 import type { JsonObject } from '../../../src/core/json.ts'
 
-const file = new URL('../../../../shared/vendor-recordings/amazon-bedrock/amazon-bedrock-reasoning.chunks.txt', import.meta.url)
+const file = new URL('../../fixtures/recordings/amazon-bedrock/amazon-bedrock-reasoning.chunks.txt', import.meta.url)
 const ctx = { requestedModel: 'claude-sonnet-4-6', clientWantsUsage: true }
 
 /** The recording's events (one decoded event-stream message per line, `{"<event>": payload}`) as Chat chunks. */
@@ -36,7 +36,7 @@ function recordedThinking(): { text: string; signature: string } {
   return { text, signature }
 }
 
-describe.runIf(existsSync(file))('Bedrock thinking streamed to translated clients', () => {
+describe('Bedrock thinking streamed to translated clients', () => {
   const expected = recordedThinking()
 
   it('Anthropic SSE: one thinking block with the text once, then its signature', () => {

@@ -5,7 +5,7 @@
  * request of the next turn has each signature on the part it came from. Without the carrier,
  * Gemini 3 answers that turn with 400 ("Function call is missing a thought_signature").
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { anthropicIngress } from '../../../src/ingress/anthropic/index.ts'
 import { geminiToChat } from '../../../src/providers/gemini/response.ts'
@@ -16,7 +16,7 @@ import { messagesToBedrock } from '../../../src/providers/bedrock/request.ts'
 import type { ChatCompletionChunk } from '../../../src/core/openai-chat.ts'
 import type { JsonObject } from '../../../src/core/json.ts'
 
-const recordings = new URL('../../../../shared/vendor-recordings/google/', import.meta.url)
+const recordings = new URL('../../fixtures/recordings/google/', import.meta.url)
 const ctx = { requestedModel: 'claude-sonnet-4-6', clientWantsUsage: true }
 type Block = Record<string, unknown>
 
@@ -69,7 +69,7 @@ function modelSignatures(body: JsonObject): Array<[string, string]> {
     .map((p) => [p.functionCall ? `call:${(p.functionCall as { name: string }).name}` : 'text', p.thoughtSignature as string])
 }
 
-describe.runIf(existsSync(recordings))('Gemini thought signatures through an Anthropic client', () => {
+describe('Gemini thought signatures through an Anthropic client', () => {
   it('non-streamed (google-tool-call-gemini3.json): a sbg1 thinking block first, and the signature back on the functionCall', () => {
     const body = JSON.parse(readFileSync(new URL('google-tool-call-gemini3.json', recordings), 'utf8')) as JsonObject
     const { completion } = geminiToChat(body, 'gemini-3-pro-preview', 1)

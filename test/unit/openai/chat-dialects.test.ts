@@ -1,17 +1,17 @@
 /** OpenAI-compatible dialects (real Mistral and Groq recordings) brought to the canonical Chat shape. */
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { canonicalChunk, canonicalCompletion } from '../../../src/providers/openai/chat-dialects.ts'
 import type { ChatCompletion, ChatCompletionChunk } from '../../../src/core/openai-chat.ts'
 
-const recordings = new URL('../../../../shared/vendor-recordings/', import.meta.url)
+const recordings = new URL('../../fixtures/recordings/', import.meta.url)
 const chunksOf = (file: string): ChatCompletionChunk[] =>
   readFileSync(new URL(file, recordings), 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as ChatCompletionChunk)
 const completionOf = (file: string): ChatCompletion => JSON.parse(readFileSync(new URL(file, recordings), 'utf8')) as ChatCompletion
 const deltas = (chunks: ChatCompletionChunk[]) => chunks.map((c) => canonicalChunk(c).choices[0]?.delta ?? {})
 const joined = (values: unknown[]): string => values.filter((v) => typeof v === 'string').join('')
 
-describe.runIf(existsSync(recordings))('OpenAI-compatible dialects', () => {
+describe('OpenAI-compatible dialects', () => {
   it('Mistral (magistral) streams content as parts: thinking parts become reasoning_content, text parts the content', () => {
     const out = deltas(chunksOf('mistral/mistral-reasoning.chunks.txt'))
     expect(out.slice(0, 3)).toEqual([
