@@ -277,6 +277,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       // read from the current config when shutdown starts.
       log.level = next.config.logging.level
       telemetry.setAccessLog(next.config.logging.access_log)
+      telemetry.setProviders(next.config.providers)
       telemetry.metrics?.configReload('applied')
       telemetry.metrics?.setModels(Object.keys(next.config.models))
       audit.record({ actor: 'system', action: 'config.reload', target: next.file, detail: { models: Object.keys(next.config.models).length, ignored } })

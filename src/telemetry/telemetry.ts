@@ -32,6 +32,8 @@ export interface Telemetry {
   otlpMetrics: boolean
   /** Turns the access log on or off (`logging.access_log`, applied on reload). */
   setAccessLog(on: boolean): void
+  /** A reload's providers: their `gen_ai.provider.name` values (a provider added by a reload had none). */
+  setProviders(providers: Config['providers']): void
   /** Exports what is buffered (tests, shutdown). */
   flush(): Promise<void>
   close(): Promise<void>
@@ -48,6 +50,7 @@ function version(): string {
 export async function createTelemetry(config: Config, env: Record<string, string | undefined>, log: Logger): Promise<Telemetry> {
   const t = config.telemetry
   const metrics = t.metrics ? createMetrics(Object.keys(config.models)) : undefined
+  const providerNames = providerNameByConfigName(config.providers)
   // Problems with the OTEL_* variables are reported once each (traces and metrics share some).
   const warnings: string[] = []
   const settings = traceExportSettings(t, env, warnings)
@@ -65,7 +68,7 @@ export async function createTelemetry(config: Config, env: Record<string, string
   if (m.settings) {
     // Loaded only when asked for: the metrics SDK stays out of a gateway that does not export.
     const { createOtlpMetrics } = await import('./otlp-metrics.ts')
-    otlpMetrics = createOtlpMetrics(m.settings, version(), providerNameByConfigName(config.providers))
+    otlpMetrics = createOtlpMetrics(m.settings, version(), providerNames)
     log.info({ endpoint: m.settings.url, protocol: m.settings.protocol, intervalMs: m.settings.intervalMs }, 'metrics: exporting GenAI metrics over OTLP')
   }
   const content = tracing && t.capture_content ? createContentCapture(createRedactor(t.redact_patterns), t.content_max_bytes) : undefined
@@ -100,13 +103,18 @@ export async function createTelemetry(config: Config, env: Record<string, string
     metrics,
     tracer: tracing?.tracer,
     otlpMetrics,
-    providerNames: providerNameByConfigName(config.providers),
+    providerNames,
     content,
   }
   return {
     observability: createObservability(deps),
     setAccessLog(on) {
       if (on !== (deps.access !== undefined)) deps.access = on ? createAccessLog(log) : undefined
+    },
+    setProviders(providers) {
+      // In place: spans and OTLP metrics hold this one map. A name a reload removed keeps its value
+      // for the calls still in flight on the runtime that had it.
+      for (const [name, value] of providerNameByConfigName(providers)) providerNames.set(name, value)
     },
     metrics,
     scrape: metrics && !metricsServer ? () => metrics.scrape() : undefined,
