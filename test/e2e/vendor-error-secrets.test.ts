@@ -68,15 +68,19 @@ describe('vendor errors echoing the vendor key', () => {
     }
   })
 
-  it('an in-stream error as the first event, in Python spacing, and a Responses `event: error`', async () => {
+  it('an in-stream error as the first event (Python spacing), and a Responses `event: error`: the attempt failed, and its error is scrubbed', async () => {
+    // Nothing went to the client yet, so the error is the attempt's, answered with its status.
     vendor.queue.push(sse([`{"error": {"message": "${echo(SHORT)}", "type": "invalid_request_error"}}`], { done: false }))
     let r = await call('/v1/chat/completions', { model: 'm', stream: true, messages: msgs })
+    expect(r.status).toBe(400)
     expect(r.text).not.toContain(SHORT)
-    expect(r.text).toContain('[redacted]')
+    expect((JSON.parse(r.text) as { error: { message: string } }).error.message).toContain('Incorrect API key provided: [redacted]')
     vendor.queue.push(sse([{ type: 'error', code: 'invalid_api_key', message: echo(SHORT), param: null, sequence_number: 0 }], { done: false, eventNames: true }))
     r = await call('/v1/responses', { model: 'm', stream: true, input: 'hi' })
     expect(r.text).not.toContain(SHORT)
-    expect(r.text).toMatch(/^event: error\ndata: \{"type":"error","code":"invalid_api_key","message":"Incorrect API key provided: \[redacted\]/)
+    // invalid_api_key: the vendor refused the gateway's own key, which the client is not told about.
+    expect(r.status).toBe(502)
+    expect((JSON.parse(r.text) as { error: { message: string } }).error.message).toMatch(/^The vendor rejec/)
   })
 
   it('an Anthropic stream error event is rendered without the exact key', async () => {

@@ -5,13 +5,14 @@
  * An error event is the one exception to the exact bytes: a vendor may echo the key it was sent in
  * it, so it is scrubbed (providers/secrets.ts, core/scrub.ts) before it is forwarded.
  */
-import type { AttemptInput, StreamFrame, StreamOptions, StreamTranslator } from '../types.ts'
+import type { AttemptInput, ProviderError, StreamFrame, StreamOptions, StreamTranslator } from '../types.ts'
 import type { StreamEvent } from '../../upstream/types.ts'
 import type { Usage } from '../../core/usage.ts'
 import { isObject } from '../../core/json.ts'
 import { scrubJsonStrings, scrubSecrets } from '../../core/scrub.ts'
 import { vendorSecrets } from '../secrets.ts'
 import { finishReasonsIn, usageFromBody } from './usage-sniff.ts'
+import { parseOpenAIError } from './errors.ts'
 
 // Needles as bytes, made once: Buffer#includes with a string needle converts it on every call,
 // which showed as a fifth of a streamed request's CPU. They start after the key's opening quote:
@@ -28,12 +29,24 @@ export function openAIStreamTranslator(input: AttemptInput, opts: StreamOptions)
   let id: string | undefined
   const finish: string[] = []
   const isResponses = input.operation === 'responses'
+  // Whether an event went to the client yet, and the error of a stream that began with one.
+  let forwarded = false
+  let failed: ProviderError | undefined
   return {
     push(event): StreamFrame[] {
       // Tests run on the bytes: most events are forwarded without being decoded at all.
       const raw = event.raw
       if (raw.length < 32 && event.data === '[DONE]') return []
-      const bytes = isErrorEvent(raw) ? scrubbedEvent(event, vendorSecrets(input.provider, input.apiKey)) : raw
+      const errorEvent = isErrorEvent(raw)
+      // A stream that opens with an error (OpenRouter, vLLM and LiteLLM-style servers answer 200
+      // and put the failure in the first event) has sent the client nothing: it is this attempt's
+      // failure, retried or fallen back like a vendor error status, as an Anthropic `error` event is.
+      if (errorEvent && !forwarded) {
+        failed = streamOpeningError(event.data)
+        return []
+      }
+      forwarded = true
+      const bytes = errorEvent ? scrubbedEvent(event, vendorSecrets(input.provider, input.apiKey)) : raw
       if (!isResponses && raw.includes(FINISH_REASON)) finishReasonsIn(event.data, finish)
       if (raw.includes(USAGE) || (isResponses && raw.includes(RESPONSE_COMPLETED))) {
         const data = event.data
@@ -53,7 +66,7 @@ export function openAIStreamTranslator(input: AttemptInput, opts: StreamOptions)
     },
     end: () => [],
     usage: () => usage,
-    error: () => undefined,
+    error: () => failed,
     responseModel: () => model,
     responseId: () => id,
     finishReasons: () => (isResponses && finish.length === 0 && usage ? ['stop'] : finish),
@@ -105,6 +118,32 @@ export function isErrorEvent(raw: Buffer): boolean {
     return at(raw, i, ERROR_NAME) && (end === 0x0a || end === 0x0d)
   }
   return c === 0x72 && raw[i + 9] === 0x66 && at(raw, i, FAILED_NAME) // response.failed
+}
+
+/** HTTP statuses for the error types and codes OpenAI-type servers put in an in-stream error. */
+const STATUS_BY_TYPE: Readonly<Record<string, number>> = {
+  invalid_request_error: 400, invalid_api_key: 401, authentication_error: 401, permission_error: 403,
+  not_found_error: 404, rate_limit_exceeded: 429, rate_limit_error: 429, insufficient_quota: 429,
+  overloaded_error: 529, server_error: 500, api_error: 500,
+}
+
+/**
+ * The error of a stream's opening error event, classified as if the vendor had answered with its
+ * status: a numeric `code` (OpenRouter's), else the status its type or code names, else 500 (the
+ * vendor failed; nothing says the request was wrong). The pipeline scrubs it before any use.
+ */
+export function streamOpeningError(data: string): ProviderError {
+  let status = 500
+  try {
+    const parsed: unknown = JSON.parse(data)
+    const err = isObject(parsed) ? (isObject(parsed.error) ? parsed.error : parsed) : undefined
+    if (err) {
+      const named = [err.code, err.type].find((v): v is string => typeof v === 'string' && Object.hasOwn(STATUS_BY_TYPE, v))
+      if (typeof err.code === 'number' && err.code >= 400 && err.code <= 599) status = err.code
+      else if (named !== undefined) status = STATUS_BY_TYPE[named]!
+    }
+  } catch { /* not JSON: a server error whose text is the message */ }
+  return parseOpenAIError(status, {}, Buffer.from(data))
 }
 
 /** The event with every string of its data scrubbed; its own bytes when there was nothing to scrub. */
