@@ -8,7 +8,7 @@
  * Run with `npm run test:agents` (see docs/agents.md). Not part of `npm test`: it downloads ~400 MB.
  */
 import { spawn } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -128,6 +128,8 @@ afterAll(async () => {
   await gw?.stop()
   await vendor?.close()
   await proxy?.close()
+  // The clients' working tree and home; the installed clients themselves are kept for the next run.
+  if (work !== undefined) rmSync(work, { recursive: true, force: true })
 })
 
 /** Every client, both scenarios, on its native vendor and a foreign one. */
