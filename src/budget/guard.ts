@@ -54,26 +54,27 @@ export function budgetGuard(deps: GuardDeps): Guard {
       const token = `${tokenPrefix}.${(seq++).toString(36)}`
       // A promise only when the counters answer with one (Redis): memory counters decide at once,
       // and each needless await is another trip through the microtask queue on every call.
-      const failed = (err: unknown) => storeFailed(err, call, scopes, amount, token)
+      // The failure handler is made only on the paths that can need it: the memory counters'
+      // synchronous success (every call without Redis) allocates no closure for it.
       let c: BudgetCounters | Promise<BudgetCounters>
       try {
         c = deps.counters()
       } catch (err) {
-        return failed(err)
+        return storeFailed(err, call, scopes, amount, token)
       }
       if (c instanceof Promise) {
         return c
           .then(async (counters) => ({ counters, result: await counters.reserve(scopes, amount, token, deps.baseline) }))
-          .then(({ counters, result }) => reserved(call, scopes, amount, token, result, counters), failed)
+          .then(({ counters, result }) => reserved(call, scopes, amount, token, result, counters), (err: unknown) => storeFailed(err, call, scopes, amount, token))
       }
       let r: ReserveResult | Promise<ReserveResult>
       try {
         r = c.reserve(scopes, amount, token, deps.baseline)
       } catch (err) {
-        return failed(err)
+        return storeFailed(err, call, scopes, amount, token)
       }
       const counters = c
-      if (r instanceof Promise) return r.then((result) => reserved(call, scopes, amount, token, result, counters), failed)
+      if (r instanceof Promise) return r.then((result) => reserved(call, scopes, amount, token, result, counters), (err: unknown) => storeFailed(err, call, scopes, amount, token))
       return reserved(call, scopes, amount, token, r, counters)
     },
   }

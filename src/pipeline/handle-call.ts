@@ -320,10 +320,6 @@ function refusedCall(requestId: string, route: Route, principal: Principal, requ
 }
 
 /**
- * Forwarded paths name their model in a JSON or form body, else in x-switchboard-model (a request
- * without such a body: `headers` is undefined when the body decides, see parsePassthroughBody).
- */
-/**
  * The model of a forwarded call: the body's own `model` (JSON member or form field, which the
  * vendor reads too) wins; the x-switchboard-model header names it for a body that has none (a GET,
  * a DELETE, a file upload or batch creation, whose vendor APIs take no model field).

@@ -243,7 +243,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     // as a success its SDK cannot parse. Nothing is sent yet, so it fails this attempt instead.
     // Other /v1/* paths (files, audio) may answer anything.
     if (parsed.kind === 'raw' && !translated && how.op !== 'passthrough' && !framedAsObject(parsed.bytes)) {
-      return fail({ kind: 'provider', error: { status: 502, code: 'upstream_error', kind: 'server', message: scrubSecrets(`The vendor answered ${upstream.status} with ${describeBody(parsed.bytes, upstream.headers['content-type'])}, not a JSON object.`, [apiKey]) } }, upstream.status)
+      return fail({ kind: 'provider', error: { status: 502, code: 'upstream_error', kind: 'server', message: scrubSecrets(`The vendor answered ${upstream.status} with ${describeBody(parsed.bytes, upstream.headers['content-type'])}, not a JSON object.`, vendorSecrets(provider.config, apiKey)) } }, upstream.status)
     }
     const raw = parsed.kind === 'raw' && !translated
     const out = translated ? Buffer.from(JSON.stringify(translated)) : parsed.kind === 'raw' ? parsed.bytes : Buffer.from(JSON.stringify(parsed.body))
@@ -272,7 +272,7 @@ export async function runAttempt(deps: PipelineDeps, ctx: AttemptContext): Promi
     // A vendor that answers a streamed request with a plain body would leave the client with an
     // empty stream: treat it as a vendor failure, so another target (or a clear 502) follows.
     const bytes = await readAll(upstream, MAX_ERROR_BODY).catch(() => Buffer.alloc(0))
-    return fail({ kind: 'provider', error: { status: 502, code: 'upstream_error', kind: 'server', message: `The vendor answered a streamed request with ${ct} instead of an event stream: ${scrubSecrets(bytes.toString('utf8').slice(0, 200), [apiKey])}` } }, upstream.status)
+    return fail({ kind: 'provider', error: { status: 502, code: 'upstream_error', kind: 'server', message: `The vendor answered a streamed request with ${ct} instead of an event stream: ${scrubSecrets(bytes.toString('utf8').slice(0, 200), vendorSecrets(provider.config, apiKey))}` } }, upstream.status)
   }
   const clientWantsUsage = clientAskedForUsage(call)
   const translator = adapter.streamTranslator(input, { clientWantsUsage: how.codec ? true : clientWantsUsage })
